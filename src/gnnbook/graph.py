@@ -1,0 +1,234 @@
+"""The graph every gnnbook op and layer takes: two id tensors and two node counts.
+
+An edge ``k`` goes from source node ``src[k]`` to destination node ``dst[k]``; messages flow
+along it from source to destination. Edge order is kept exactly as given, and every per-edge
+output (scores, attention) follows it, as DGL's edge ids do. Chapter "Graphs as tensors, and
+message passing" builds this object by hand.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import torch
+
+
+class CSR(NamedTuple):
+    """Edges grouped by destination: the in-edges of node ``v`` are positions
+    ``indptr[v]:indptr[v + 1]`` of ``indices`` (their sources) and of ``eids`` (their ids)."""
+
+    indptr: torch.Tensor
+    indices: torch.Tensor
+    eids: torch.Tensor
+
+
+def _node_count(value, name: str) -> int:
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a non-negative integer, got {value!r} of type {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value}")
+    return int(value)
+
+
+def _node_ids(ids, name: str) -> torch.Tensor:
+    ids = torch.as_tensor(ids)
+    if ids.dtype == torch.bool or ids.is_floating_point() or ids.is_complex():
+        raise TypeError(f"{name} must hold integer node ids, got dtype {ids.dtype}")
+    if ids.dim() != 1:
+        raise ValueError(f"{name} must be a 1-D tensor of node ids, got shape {tuple(ids.shape)}")
+    return ids.to(torch.int64)
+
+
+def _check_range(ids: torch.Tensor, limit: int, name: str) -> None:
+    bad = ((ids < 0) | (ids >= limit)).nonzero().flatten()
+    if bad.numel():
+        k = int(bad[0])
+        raise ValueError(
+            f"{name}[{k}] = {int(ids[k])} is not a node id: ids must lie in [0, {limit}) "
+            f"({bad.numel()} bad id(s) in all)"
+        )
+
+
+class Graph:
+    r"""A directed (possibly bipartite) graph held as ``src``, ``dst`` id tensors.
+
+    Edge :math:`k` is :math:`\mathrm{src}_k \to \mathrm{dst}_k`. In a homogeneous graph sources and
+    destinations are the same ``num_nodes`` nodes; in a bipartite graph (``num_src_nodes`` may
+    differ from ``num_dst_nodes``) they are two node sets, as in DGL's blocks.
+
+    Args:
+        src, dst: 1-D integer tensors (or sequences) of equal length.
+        num_nodes: node count of a homogeneous graph; inferred from the largest id when omitted.
+        num_src_nodes, num_dst_nodes: the two node counts of a bipartite graph.
+    """
+
+    def __init__(self, src, dst, num_nodes=None, *, num_src_nodes=None, num_dst_nodes=None):
+        src, dst = _node_ids(src, "src"), _node_ids(dst, "dst")
+        if src.shape != dst.shape:
+            raise ValueError(f"src and dst must have the same length, got {src.numel()} and {dst.numel()}")
+        if src.device != dst.device:
+            raise ValueError(f"src and dst are on different devices ({src.device} and {dst.device})")
+        bipartite = num_src_nodes is not None or num_dst_nodes is not None
+        if bipartite and num_nodes is not None:
+            raise ValueError("give either num_nodes (homogeneous graph) or num_src_nodes/num_dst_nodes (bipartite)")
+        if bipartite:
+            if num_src_nodes is None or num_dst_nodes is None:
+                raise ValueError("a bipartite graph needs both num_src_nodes and num_dst_nodes")
+            n_src = _node_count(num_src_nodes, "num_src_nodes")
+            n_dst = _node_count(num_dst_nodes, "num_dst_nodes")
+        else:
+            inferred = int(torch.cat([src, dst]).max()) + 1 if src.numel() else 0
+            n_src = n_dst = inferred if num_nodes is None else _node_count(num_nodes, "num_nodes")
+        _check_range(src, n_src, "src")
+        _check_range(dst, n_dst, "dst")
+        self.src, self.dst = src, dst
+        self.num_src_nodes, self.num_dst_nodes = n_src, n_dst
+        self.is_bipartite = bipartite
+        self._csr: CSR | None = None
+
+    # --- sizes and degrees -------------------------------------------------------------
+    @property
+    def num_edges(self) -> int:
+        return self.src.numel()
+
+    @property
+    def num_nodes(self) -> int:
+        if self.is_bipartite:
+            raise ValueError("a bipartite graph has no single node count: use num_src_nodes / num_dst_nodes")
+        return self.num_src_nodes
+
+    @property
+    def device(self) -> torch.device:
+        return self.src.device
+
+    def edges(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(src, dst)`` in edge order."""
+        return self.src, self.dst
+
+    def in_degrees(self) -> torch.Tensor:
+        """Number of edges arriving at each destination node, shape ``(num_dst_nodes,)``."""
+        return torch.bincount(self.dst, minlength=self.num_dst_nodes)
+
+    def out_degrees(self) -> torch.Tensor:
+        """Number of edges leaving each source node, shape ``(num_src_nodes,)``."""
+        return torch.bincount(self.src, minlength=self.num_src_nodes)
+
+    # --- structure -----------------------------------------------------------------------
+    def csr(self) -> CSR:
+        """In-edges grouped by destination (a stable sort, so ties keep edge order); cached."""
+        if self._csr is None:
+            order = torch.argsort(self.dst, stable=True)
+            counts = self.in_degrees()
+            indptr = torch.zeros(self.num_dst_nodes + 1, dtype=torch.int64, device=self.device)
+            torch.cumsum(counts, 0, out=indptr[1:])
+            self._csr = CSR(indptr, self.src[order], order)
+        return self._csr
+
+    def _homogeneous(self, what: str) -> None:
+        if self.is_bipartite:
+            raise ValueError(f"{what} needs a homogeneous graph; this one is bipartite")
+
+    def add_self_loops(self) -> "Graph":
+        """A new graph with a loop ``v -> v`` appended for every node that has none yet."""
+        self._homogeneous("add_self_loops")
+        has_loop = torch.zeros(self.num_nodes, dtype=torch.bool, device=self.device)
+        has_loop[self.src[self.src == self.dst]] = True
+        missing = (~has_loop).nonzero().flatten()
+        return Graph(torch.cat([self.src, missing]), torch.cat([self.dst, missing]), self.num_nodes)
+
+    def remove_self_loops(self) -> "Graph":
+        """A new graph without edges ``v -> v`` (the other edges keep their order)."""
+        self._homogeneous("remove_self_loops")
+        keep = self.src != self.dst
+        return Graph(self.src[keep], self.dst[keep], self.num_nodes)
+
+    def reverse(self) -> "Graph":
+        """The graph with every edge turned around (edge ids unchanged)."""
+        if self.is_bipartite:
+            return Graph(self.dst, self.src, num_src_nodes=self.num_dst_nodes, num_dst_nodes=self.num_src_nodes)
+        return Graph(self.dst, self.src, self.num_nodes)
+
+    def to(self, device) -> "Graph":
+        """The same graph with its id tensors on ``device``."""
+        device = torch.device(device)
+        if device == self.device:
+            return self
+        g = object.__new__(Graph)
+        g.__dict__.update(self.__dict__)
+        g.src, g.dst = self.src.to(device), self.dst.to(device)
+        g._csr = None if self._csr is None else CSR(*(t.to(device) for t in self._csr))
+        return g
+
+    def __repr__(self) -> str:
+        if self.is_bipartite:
+            nodes = f"num_src_nodes={self.num_src_nodes}, num_dst_nodes={self.num_dst_nodes}"
+        else:
+            nodes = f"num_nodes={self.num_nodes}"
+        return f"Graph({nodes}, num_edges={self.num_edges}, device={self.device})"
+
+    # --- converters ----------------------------------------------------------------------
+    @classmethod
+    def from_edge_index(cls, edge_index, num_nodes=None) -> "Graph":
+        """From PyG's ``edge_index`` (row 0: sources, row 1: destinations)."""
+        edge_index = torch.as_tensor(edge_index)
+        if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+            raise ValueError(f"edge_index must have shape (2, E), got {tuple(edge_index.shape)}")
+        return cls(edge_index[0], edge_index[1], num_nodes)
+
+    def to_edge_index(self) -> torch.Tensor:
+        """PyG's ``edge_index``: a ``(2, E)`` tensor, same edge order."""
+        return torch.stack([self.src, self.dst])
+
+    @classmethod
+    def from_networkx(cls, nx_graph) -> "Graph":
+        """From a networkx graph. Nodes are numbered in ``nx_graph.nodes`` order; an undirected
+        edge becomes two directed edges (``u -> v`` then ``v -> u``)."""
+        index = {node: i for i, node in enumerate(nx_graph.nodes)}
+        pairs = []
+        for u, v in nx_graph.edges():
+            pairs.append((index[u], index[v]))
+            if not nx_graph.is_directed() and u != v:
+                pairs.append((index[v], index[u]))
+        src, dst = (list(t) for t in zip(*pairs)) if pairs else ([], [])
+        return cls(torch.tensor(src, dtype=torch.int64), torch.tensor(dst, dtype=torch.int64), len(index))
+
+    def to_networkx(self):
+        """A ``networkx.MultiDiGraph`` (so duplicate edges survive) with an ``id`` on every edge."""
+        import networkx as nx
+
+        self._homogeneous("to_networkx")
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(range(self.num_nodes))
+        for k, (u, v) in enumerate(zip(self.src.tolist(), self.dst.tolist())):
+            g.add_edge(u, v, id=k)
+        return g
+
+    @classmethod
+    def from_dgl(cls, dgl_graph) -> "Graph":
+        """From a DGL graph or block with one edge type (edge ids in DGL's order)."""
+        src, dst = dgl_graph.edges(order="eid")
+        if dgl_graph.is_block or dgl_graph.num_src_nodes() != dgl_graph.num_dst_nodes() or not dgl_graph.is_homogeneous:
+            return cls(src, dst, num_src_nodes=dgl_graph.num_src_nodes(), num_dst_nodes=dgl_graph.num_dst_nodes())
+        return cls(src, dst, dgl_graph.num_nodes())
+
+    def to_dgl(self):
+        """A ``dgl.DGLGraph`` with the same edges and edge ids (DGL is imported only here)."""
+        import dgl
+
+        if self.is_bipartite:
+            return dgl.heterograph(
+                {("_N_src", "_E", "_N_dst"): (self.src, self.dst)},
+                num_nodes_dict={"_N_src": self.num_src_nodes, "_N_dst": self.num_dst_nodes},
+            )
+        return dgl.graph((self.src, self.dst), num_nodes=self.num_nodes)
+
+
+def as_graph(graph) -> Graph:
+    """Accept a :class:`Graph` or a DGL graph (converted, without importing DGL otherwise)."""
+    if isinstance(graph, Graph):
+        return graph
+    if type(graph).__module__.startswith("dgl"):
+        return Graph.from_dgl(graph)
+    raise TypeError(f"expected a gnnbook.Graph or a DGLGraph, got {type(graph).__name__}")

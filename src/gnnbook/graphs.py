@@ -1,0 +1,37 @@
+"""Small named graphs the chapters work on. Undirected ones hold both directions of each edge."""
+from __future__ import annotations
+
+import networkx as nx
+import torch
+
+from .graph import Graph
+
+
+def _undirected(pairs, num_nodes: int) -> Graph:
+    src = [u for u, v in pairs] + [v for u, v in pairs]
+    dst = [v for u, v in pairs] + [u for u, v in pairs]
+    return Graph(torch.tensor(src), torch.tensor(dst), num_nodes)
+
+
+def toy_graph() -> Graph:
+    """The book's running example, six nodes: node 0 is updated from its neighbours 2, 3, 4 and 5.
+
+    Undirected edges 0-2, 0-3, 0-4, 0-5, 1-2, 1-5, 3-4 (each stored in both directions, so every
+    node has at least one in-neighbour). Used from chapter "Graphs as tensors" onwards.
+    """
+    return _undirected([(0, 2), (0, 3), (0, 4), (0, 5), (1, 2), (1, 5), (3, 4)], 6)
+
+
+def path_graph(num_nodes: int) -> Graph:
+    """``0 - 1 - ... - (n-1)``, both directions."""
+    return _undirected([(i, i + 1) for i in range(num_nodes - 1)], num_nodes)
+
+
+def star_graph(num_leaves: int) -> Graph:
+    """A hub, node 0, joined to leaves ``1..num_leaves``, both directions."""
+    return _undirected([(0, i) for i in range(1, num_leaves + 1)], num_leaves + 1)
+
+
+def karate_club() -> Graph:
+    """Zachary's karate club (34 members, 78 friendships), both directions, from networkx."""
+    return Graph.from_networkx(nx.karate_club_graph())

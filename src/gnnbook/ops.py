@@ -1,0 +1,78 @@
+r"""The three message-passing steps inside every attention layer of the book.
+
+DGL's ``GATConv.forward`` is (1) a projection, (2) a per-edge score ``u_add_v`` of a source term and a
+destination term, (3) ``edge_softmax`` over each node's incoming edges, then ``u_mul_e`` + ``sum``.
+These functions are those steps, written out; chapter "Inside DGL's GATConv" derives them one by one.
+Every function takes a :class:`gnnbook.Graph` (or a DGL graph) and keeps edge order.
+"""
+from __future__ import annotations
+
+import torch
+
+from .graph import Graph, as_graph
+
+
+def _per_edge(graph: Graph, name: str, value: torch.Tensor) -> None:
+    if value.dim() == 0 or value.shape[0] != graph.num_edges:
+        raise ValueError(f"{name} must have one row per edge ({graph.num_edges}), got shape {tuple(value.shape)}")
+
+
+def _per_node(count: int, side: str, name: str, value: torch.Tensor) -> None:
+    if value.dim() == 0 or value.shape[0] != count:
+        raise ValueError(f"{name} must have one row per {side} node ({count}), got shape {tuple(value.shape)}")
+
+
+def _broadcast_edges(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``index`` of shape (E,) viewed and expanded to ``like``'s shape, for scatter ops."""
+    return index.view(-1, *([1] * (like.dim() - 1))).expand_as(like)
+
+
+def u_add_v(graph, el: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
+    r"""Per-edge sum of a source term and a destination term: :math:`e_{k} = e^{l}_{\mathrm{src}_k} + e^{r}_{\mathrm{dst}_k}`.
+
+    In GAT, :math:`e^l_j = a_l^\top W h_j` and :math:`e^r_i = a_r^\top W h_i`, so that
+    :math:`a^\top [W h_i \,\|\, W h_j] = e^r_i + e^l_j` (chapter "Inside DGL's GATConv").
+
+    Shapes: ``el`` (N_src, *), ``er`` (N_dst, *) -> (E, *).
+    """
+    graph = as_graph(graph)
+    _per_node(graph.num_src_nodes, "source", "el", el)
+    _per_node(graph.num_dst_nodes, "destination", "er", er)
+    return el[graph.src] + er[graph.dst]
+
+
+def edge_softmax(graph, logits: torch.Tensor) -> torch.Tensor:
+    r"""Softmax over each destination's incoming edges: :math:`\alpha_{ij} = \exp(e_{ij}) / \sum_{k \in N(i)} \exp(e_{ik})`.
+
+    The per-destination maximum is subtracted first (it cancels in the ratio), so logits as large as
+    :math:`\pm 10^4` give no ``inf`` or ``NaN``. Shape (E, *) -> (E, *); chapter "GAT" derives it.
+    """
+    graph = as_graph(graph)
+    _per_edge(graph, "logits", logits)
+    index = _broadcast_edges(graph.dst, logits)
+    rows = (graph.num_dst_nodes, *logits.shape[1:])
+    # The max is a constant shift per destination: no gradient needs to flow through it.
+    peak = logits.new_full(rows, float("-inf")).scatter_reduce(0, index, logits.detach(), "amax")
+    weights = torch.exp(logits - peak[graph.dst])
+    total = logits.new_zeros(rows).index_add(0, graph.dst, weights)
+    return weights / total[graph.dst]
+
+
+def u_mul_e_sum(graph, h: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    r"""Weighted sum over incoming edges: :math:`h'_i = \sum_{j \in N(i)} \alpha_{ij}\, h_j`.
+
+    DGL spells it ``update_all(fn.u_mul_e('ft', 'a', 'm'), fn.sum('m', 'ft'))``.
+    Shapes: ``h`` (N_src, H, F) with ``alpha`` (E, H) or (E, H, 1) -> (N_dst, H, F); also ``h`` (N_src, F)
+    with ``alpha`` (E,) or (E, 1) -> (N_dst, F). Destinations without in-edges get zeros.
+    Chapter "GAT" derives it; GCN and GraphSAGE use it with fixed weights.
+    """
+    graph = as_graph(graph)
+    _per_node(graph.num_src_nodes, "source", "h", h)
+    _per_edge(graph, "alpha", alpha)
+    if alpha.dim() == h.dim() and alpha.shape[-1] == 1:
+        alpha = alpha.squeeze(-1)  # DGL keeps attention as (E, H, 1)
+    if alpha.dim() >= h.dim() or alpha.shape[1:] != h.shape[1:alpha.dim()]:
+        raise ValueError(f"alpha of shape {tuple(alpha.shape)} does not match h of shape {tuple(h.shape)}")
+    alpha = alpha.reshape(*alpha.shape, *([1] * (h.dim() - alpha.dim())))
+    messages = h[graph.src] * alpha
+    return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).index_add(0, graph.dst, messages)
