@@ -4,7 +4,7 @@ VENV := .venv
 MODERN := .venv-modern
 PORT ?= 8000
 
-.PHONY: book test test-modern bench serve clean
+.PHONY: book test test-modern bench serve clean vendor
 
 # A venv is rebuilt when requirements or pyproject change (the stamp is older than them).
 $(VENV)/.stamp: requirements.txt pyproject.toml
@@ -21,12 +21,28 @@ $(MODERN)/.stamp: requirements-modern.txt pyproject.toml
 	$(MODERN)/bin/python -m pip install --progress-bar on -r requirements-modern.txt
 	@touch $@
 
-book: $(VENV)/.stamp
+# MathJax, require.js and the widget manager from npm, served from the book's _static (offline pages).
+# Not in _static/ itself: Jupyter Book would add every .js file found there to every page.
+VENDOR := _vendor
+NPM_PACKAGES := mathjax@3.2.2 requirejs@2.3.8 @jupyter-widgets/html-manager@1.0.15
+vendor: $(VENDOR)/.stamp
+$(VENDOR)/.stamp: Makefile
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo "==> fetching $(NPM_PACKAGES) from npm for offline pages"; \
+	  npm install --no-save --no-audit --no-fund --loglevel=error --prefix _build/npm $(NPM_PACKAGES) \
+	  && rm -rf $(VENDOR) && mkdir -p $(VENDOR) \
+	  && cp -r _build/npm/node_modules/mathjax/es5 $(VENDOR)/mathjax \
+	  && cp _build/npm/node_modules/requirejs/require.js $(VENDOR)/require.js \
+	  && cp -r _build/npm/node_modules/@jupyter-widgets/html-manager/dist $(VENDOR)/html-manager \
+	  && touch $@; \
+	else echo "npm not found: pages will load MathJax and widget JS from CDNs"; fi
+
+book: $(VENV)/.stamp vendor
 	@echo "==> building the book (every notebook executed, warnings are errors)"
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "Book ready: file://$(CURDIR)/_build/html/index.html"
 
-test: $(VENV)/.stamp
+test: $(VENV)/.stamp vendor
 	$(VENV)/bin/python -m pytest
 
 test-modern: $(MODERN)/.stamp

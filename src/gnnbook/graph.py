@@ -33,6 +33,8 @@ def _node_count(value, name: str) -> int:
 
 
 def _node_ids(ids, name: str) -> torch.Tensor:
+    if not isinstance(ids, torch.Tensor) and len(ids) == 0:
+        return torch.empty(0, dtype=torch.int64)  # [] would become a float tensor
     ids = torch.as_tensor(ids)
     if ids.dtype == torch.bool or ids.is_floating_point() or ids.is_complex():
         raise TypeError(f"{name} must hold integer node ids, got dtype {ids.dtype}")
