@@ -26,14 +26,16 @@ $(MODERN)/.stamp: requirements-modern.txt pyproject.toml
 VENDOR := _vendor
 NPM_PACKAGES := mathjax@3.2.2 requirejs@2.3.8 @jupyter-widgets/html-manager@1.0.15
 vendor: $(VENDOR)/.stamp
-$(VENDOR)/.stamp: Makefile
+$(VENDOR)/.stamp: Makefile book/_ext/mathjax2-shim.js
 	@if command -v npm >/dev/null 2>&1; then \
 	  echo "==> fetching $(NPM_PACKAGES) from npm for offline pages"; \
 	  npm install --no-save --no-audit --no-fund --loglevel=error --prefix _build/npm $(NPM_PACKAGES) \
 	  && rm -rf $(VENDOR) && mkdir -p $(VENDOR) \
 	  && cp -r _build/npm/node_modules/mathjax/es5 $(VENDOR)/mathjax \
 	  && cp _build/npm/node_modules/requirejs/require.js $(VENDOR)/require.js \
-	  && cp -r _build/npm/node_modules/@jupyter-widgets/html-manager/dist $(VENDOR)/html-manager \
+	  && mkdir -p $(VENDOR)/@jupyter-widgets/html-manager \
+	  && cp -r _build/npm/node_modules/@jupyter-widgets/html-manager/dist $(VENDOR)/@jupyter-widgets/html-manager/ \
+	  && cp book/_ext/mathjax2-shim.js $(VENDOR)/ \
 	  && touch $@; \
 	else echo "npm not found: pages will load MathJax and widget JS from CDNs"; fi
 

@@ -1,8 +1,9 @@
-"""Serve MathJax, require.js and the widget manager from the book's own static files.
+"""Serve MathJax, require.js and the widget manager from the book's own static files, and mend two
+script clashes on every page.
 
-`make book` fetches them from npm into `_vendor/` (the Makefile's `vendor` target), which is copied
-into the built `_static/`. When they are there, every page renders with no network; when they are
-not, the CDNs stay and one line says so.
+`make book` fetches the JavaScript from npm into `_vendor/` (the Makefile's `vendor` target), which
+is copied into the built `_static/`. When it is there, every page renders with no network; when it
+is not, the CDNs stay and one line says so.
 """
 from pathlib import Path
 
@@ -11,12 +12,16 @@ from sphinx.util import logging
 VENDOR = "_vendor"  # beside _static/, not in it: Jupyter Book adds every .js under _static to every page
 MATHJAX = "mathjax/tex-mml-chtml.js"
 REQUIRE = "require.js"
-WIDGETS = "html-manager/embed-amd.js"
+SHIM = "mathjax2-shim.js"
+# The widget manager finds its fonts at <data-jupyter-widgets-cdn>@jupyter-widgets/html-manager/dist/;
+# every chapter lives in book/, one level below the site root.
+WIDGETS = "@jupyter-widgets/html-manager/dist/embed-amd.js"
+WIDGETS_BASE = "../_static/"
 
 
 def use_local_assets(app, config):
     vendor = Path(app.confdir) / VENDOR
-    missing = [path for path in (MATHJAX, REQUIRE, WIDGETS) if not (vendor / path).exists()]
+    missing = [path for path in (MATHJAX, REQUIRE, SHIM, WIDGETS) if not (vendor / path).exists()]
     if missing:
         logging.getLogger(__name__).info(
             f"offline assets missing ({', '.join(missing)}): pages load MathJax and widget JS from CDNs"
@@ -24,9 +29,21 @@ def use_local_assets(app, config):
         return
     config.html_static_path = [*config.html_static_path, VENDOR]
     config.mathjax_path = MATHJAX
-    config.nb_ipywidgets_js = {REQUIRE: {}, WIDGETS: {}}
+    config.nb_ipywidgets_js = {SHIM: {}, REQUIRE: {}, WIDGETS: {"data-jupyter-widgets-cdn": WIDGETS_BASE}}
+
+
+def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """sphinx-thebe registers its inline config script twice (a redeclared ``const`` is a page error)."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        key = (str(script), tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
 
 
 def setup(app):
     app.connect("config-inited", use_local_assets)
+    app.connect("html-page-context", drop_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -89,6 +89,8 @@ class Graph:
         self.num_src_nodes, self.num_dst_nodes = n_src, n_dst
         self.is_bipartite = bipartite
         self._csr: CSR | None = None
+        self._csr_src: CSR | None = None  # the transpose, for backward passes (gnnbook._sparse)
+        self._csr_pos: torch.Tensor | None = None
 
     # --- sizes and degrees -------------------------------------------------------------
     @property
@@ -128,6 +130,23 @@ class Graph:
             self._csr = CSR(indptr, self.src[order], order)
         return self._csr
 
+    def _csr_by_source(self) -> CSR:
+        """Out-edges grouped by source (the transpose of :meth:`csr`): ``indptr`` over source nodes,
+        ``indices`` the destinations, ``eids`` the edge ids; cached. Backward passes sum over it."""
+        if self._csr_src is None:
+            order = torch.argsort(self.src, stable=True)
+            indptr = torch.zeros(self.num_src_nodes + 1, dtype=torch.int64, device=self.device)
+            torch.cumsum(self.out_degrees(), 0, out=indptr[1:])
+            self._csr_src = CSR(indptr, self.dst[order], order)
+        return self._csr_src
+
+    def _csr_position(self) -> torch.Tensor:
+        """Where each edge sits in :meth:`csr` order (the inverse permutation of ``csr().eids``); cached."""
+        if self._csr_pos is None:
+            eids = self.csr().eids
+            self._csr_pos = torch.empty_like(eids).scatter_(0, eids, torch.arange(eids.numel(), device=self.device))
+        return self._csr_pos
+
     def _homogeneous(self, what: str) -> None:
         if self.is_bipartite:
             raise ValueError(f"{what} needs a homogeneous graph; this one is bipartite")
@@ -161,6 +180,8 @@ class Graph:
         g.__dict__.update(self.__dict__)
         g.src, g.dst = self.src.to(device), self.dst.to(device)
         g._csr = None if self._csr is None else CSR(*(t.to(device) for t in self._csr))
+        g._csr_src = None if self._csr_src is None else CSR(*(t.to(device) for t in self._csr_src))
+        g._csr_pos = None if self._csr_pos is None else self._csr_pos.to(device)
         return g
 
     def __repr__(self) -> str:

@@ -4,11 +4,17 @@ DGL's ``GATConv.forward`` is (1) a projection, (2) a per-edge score ``u_add_v`` 
 destination term, (3) ``edge_softmax`` over each node's incoming edges, then ``u_mul_e`` + ``sum``.
 These functions are those steps, written out; chapter "Inside DGL's GATConv" derives them one by one.
 Every function takes a :class:`gnnbook.Graph` (or a DGL graph) and keeps edge order.
+
+The docstrings give what each op computes; how it is computed fast (a CSR grouped by destination,
+sparse products, and hand-written backward passes) is explained in :mod:`gnnbook._sparse`.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
+from . import _sparse
 from .graph import Graph, as_graph
 
 
@@ -38,7 +44,7 @@ def u_add_v(graph, el: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
     graph = as_graph(graph)
     _per_node(graph.num_src_nodes, "source", "el", el)
     _per_node(graph.num_dst_nodes, "destination", "er", er)
-    return el[graph.src] + er[graph.dst]
+    return _sparse.UAddV.apply(el, er, graph)
 
 
 def edge_softmax(graph, logits: torch.Tensor) -> torch.Tensor:
@@ -49,13 +55,7 @@ def edge_softmax(graph, logits: torch.Tensor) -> torch.Tensor:
     """
     graph = as_graph(graph)
     _per_edge(graph, "logits", logits)
-    index = _broadcast_edges(graph.dst, logits)
-    rows = (graph.num_dst_nodes, *logits.shape[1:])
-    # The max is a constant shift per destination: no gradient needs to flow through it.
-    peak = logits.new_full(rows, float("-inf")).scatter_reduce(0, index, logits.detach(), "amax")
-    weights = torch.exp(logits - peak[graph.dst])
-    total = logits.new_zeros(rows).index_add(0, graph.dst, weights)
-    return weights / total[graph.dst]
+    return _sparse.EdgeSoftmax.apply(logits, graph)
 
 
 def u_mul_e_sum(graph, h: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -73,6 +73,27 @@ def u_mul_e_sum(graph, h: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         alpha = alpha.squeeze(-1)  # DGL keeps attention as (E, H, 1)
     if alpha.dim() >= h.dim() or alpha.shape[1:] != h.shape[1:alpha.dim()]:
         raise ValueError(f"alpha of shape {tuple(alpha.shape)} does not match h of shape {tuple(h.shape)}")
-    alpha = alpha.reshape(*alpha.shape, *([1] * (h.dim() - alpha.dim())))
-    messages = h[graph.src] * alpha
-    return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).index_add(0, graph.dst, messages)
+    # Heads and features flattened: h (N_src, H, F), alpha (E, H); H = 1 for per-edge scalars.
+    heads, feats = math.prod(alpha.shape[1:]), math.prod(h.shape[alpha.dim():])
+    dtype = torch.promote_types(h.dtype, alpha.dtype)
+    out = _sparse.UMulESum.apply(h.to(dtype).reshape(h.shape[0], heads, feats),
+                                 alpha.to(dtype).reshape(alpha.shape[0], heads), graph)
+    return out.view(graph.num_dst_nodes, *h.shape[1:])
+
+
+def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+    r"""Element-wise maximum over incoming edges: :math:`h'_i = \max_{j \in N(i)} \alpha_{ij}\, h_j`.
+
+    GraphSAGE's pool aggregator (chapter "GraphSAGE"); without ``alpha`` it is DGL's
+    ``update_all(fn.copy_u('h', 'm'), fn.max('m', 'h'))``. Shapes: ``h`` (N_src, *) with ``alpha``
+    (E,) or ``None`` -> (N_dst, *). Destinations without in-edges get zeros, as in DGL.
+    """
+    graph = as_graph(graph)
+    _per_node(graph.num_src_nodes, "source", "h", h)
+    messages = h[graph.src]
+    if alpha is not None:
+        _per_edge(graph, "alpha", alpha)
+        messages = messages * alpha.reshape(-1, *([1] * (h.dim() - 1)))
+    # include_self=False: a destination's row starts from its first message, and an empty one stays 0.
+    return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).scatter_reduce(
+        0, _broadcast_edges(graph.dst, messages), messages, "amax", include_self=False)

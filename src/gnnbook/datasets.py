@@ -1,0 +1,321 @@
+r"""Node-classification data for chapter "Attention on real graphs": Planetoid's Cora (and, with
+checksums you supply, CiteSeer and PubMed) and a synthetic contextual stochastic block model.
+
+Both return a :class:`NodeDataset`: an undirected :class:`gnnbook.Graph` (each edge in both
+directions, no duplicates, no self-loops), features, labels and train/validation/test masks.
+The Planetoid loader needs scipy (and tqdm to show download progress): ``pip install gnnbook[data]``.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+
+from .graph import Graph
+
+__all__ = ["NodeDataset", "RestrictedUnpickler", "load_planetoid", "csbm", "cache_dir", "PLANETOID_URL"]
+
+PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data/"
+_EXTENSIONS = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+_NAMES = ("cora", "citeseer", "pubmed")
+
+# SHA-256 of the files in kimiyoung/planetoid's data/ folder, checked against real copies of them.
+# Only Cora's could be checked; CiteSeer and PubMed load only with sums passed as ``sha256=``.
+SHA256 = {
+    "ind.cora.x": "23cfa55d91c6f624233f5eb7b6e3f141f1bd2b2ae39608a63cf5d084bb27baab",
+    "ind.cora.tx": "b9afbaa4a400df991f6f02ef677e1e44da55ffc04801fd02f9e673987829226a",
+    "ind.cora.allx": "9419ba2f26f5c35243db64aba110e0f35a04851609e0dc5433450676ca6b8543",
+    "ind.cora.y": "94465c14eb53e04ca262198dcbb2521ee8af60fb3f3d546cd6ca24a511b0e7d1",
+    "ind.cora.ty": "41f5ac76596a1699cc33f53084a2419e92961c42bb75f36fc38e616d348532ad",
+    "ind.cora.ally": "2b998f5cc7fedc86e7f97ca2498f47a1ffc1462c29e2d578b23bf3f62b6e7d71",
+    "ind.cora.graph": "58f13302f39dde8852dad6fe6d15b89b077b6d7f837626bce671ef80344b383d",
+    "ind.cora.test.index": "297ce89af2b51a6a194181c7dbe1796c6a1cf9cd9349a88383b1b1e227867875",
+}
+
+
+@dataclass
+class NodeDataset:
+    """One graph with node features, labels and a train/validation/test split (boolean masks)."""
+
+    name: str
+    graph: Graph
+    features: torch.Tensor  # (N, F) float32
+    labels: torch.Tensor  # (N,) int64
+    train_mask: torch.Tensor
+    val_mask: torch.Tensor
+    test_mask: torch.Tensor
+    num_classes: int
+
+    @property
+    def num_features(self) -> int:
+        return self.features.shape[1]
+
+    def to(self, device) -> "NodeDataset":
+        """The same dataset with the graph and every tensor on ``device``."""
+        moved = {f.name: getattr(self, f.name) for f in fields(self)}
+        for key, value in moved.items():
+            if isinstance(value, (torch.Tensor, Graph)):
+                moved[key] = value.to(device)
+        return NodeDataset(**moved)
+
+    def __repr__(self) -> str:
+        return (
+            f"NodeDataset(name={self.name!r}, num_nodes={self.graph.num_nodes}, num_edges={self.graph.num_edges}, "
+            f"num_features={self.num_features}, num_classes={self.num_classes}, train/val/test="
+            f"{int(self.train_mask.sum())}/{int(self.val_mask.sum())}/{int(self.test_mask.sum())})"
+        )
+
+
+def _undirected_graph(src: torch.Tensor, dst: torch.Tensor, num_nodes: int) -> Graph:
+    """Both directions of every edge, self-loops and duplicates dropped, sorted by (src, dst)."""
+    src, dst = torch.cat([src, dst]), torch.cat([dst, src])
+    keep = src != dst
+    key = torch.unique(src[keep] * num_nodes + dst[keep])  # sorted, so edge order is reproducible
+    return Graph(key // num_nodes, key % num_nodes, num_nodes)
+
+
+# --- Planetoid ------------------------------------------------------------------------------
+def cache_dir() -> Path:
+    """Where downloads go: ``$GNNBOOK_DATA`` if set, else ``~/.cache/gnnbook``."""
+    return Path(os.environ.get("GNNBOOK_DATA") or Path.home() / ".cache" / "gnnbook")
+
+
+def _allowed_classes() -> dict:
+    import collections
+
+    import numpy as np
+    import scipy.sparse
+
+    try:
+        from numpy._core.multiarray import _reconstruct  # numpy >= 2
+    except ImportError:
+        from numpy.core.multiarray import _reconstruct
+    # Keys are the names as written in Planetoid's Python 2 pickles; values are today's objects.
+    return {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+        ("scipy.sparse.csr", "csr_matrix"): scipy.sparse.csr_matrix,
+        ("collections", "defaultdict"): collections.defaultdict,
+        ("__builtin__", "list"): list,
+    }
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that builds only the numpy, scipy.sparse and container classes the Planetoid
+    files hold. A pickle can name any importable callable (``os.system`` included) and have it
+    called while loading; here every other name raises :class:`pickle.UnpicklingError`."""
+
+    def find_class(self, module: str, name: str):
+        allowed = _allowed_classes()
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(
+                f"refusing to unpickle {module}.{name}: not one of the classes Planetoid files use"
+            )
+        return allowed[(module, name)]
+
+
+def _download(url: str, target: Path, expected: str) -> None:
+    """Fetch ``url`` into ``target`` through a temporary file that is renamed only once complete and
+    matching its SHA-256, so a broken or wrong download leaves nothing in the cache."""
+    from tqdm.auto import tqdm
+
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=60) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as tmp:
+            try:
+                with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, leave=False) as bar:
+                    while chunk := response.read(1 << 16):
+                        tmp.write(chunk)
+                        digest.update(chunk)
+                        bar.update(len(chunk))
+                if digest.hexdigest() != expected:
+                    raise ValueError(
+                        f"the download of {url} has SHA-256 {digest.hexdigest()}, expected {expected}: "
+                        f"not the published file, so it was not kept"
+                    )
+            except BaseException:
+                tmp.close()
+                os.unlink(tmp.name)
+                raise
+    os.replace(tmp.name, target)
+
+
+def _fetch_missing(files: list[str], folder: Path, sums: dict) -> None:
+    missing = [f for f in files if not (folder / f).exists()]
+    if not missing:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in missing:
+        try:
+            _download(PLANETOID_URL + file, folder / file, sums[file])
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            still = [f for f in files if not (folder / f).exists()]
+            raise RuntimeError(
+                f"could not download {PLANETOID_URL + file} ({error}). Without network, download these "
+                f"files from {PLANETOID_URL} and put them into {folder}: {', '.join(still)}"
+            ) from error
+
+
+def _verified_bytes(path: Path, expected: str) -> bytes:
+    # Hash the very bytes that get parsed, so the file cannot change between check and use.
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ValueError(
+            f"checksum mismatch for {path}: expected SHA-256 {expected}, got {actual}. The file is damaged "
+            f"or not the published one: delete it to download it again, or put a good copy from "
+            f"{PLANETOID_URL + path.name} at that path."
+        )
+    return data
+
+
+def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeDataset:
+    r"""Cora, CiteSeer or PubMed with the standard Planetoid split (Yang et al. 2016; Kipf & Welling 2017).
+
+    Missing files are downloaded from ``PLANETOID_URL`` into ``<root>/planetoid/`` (``root`` defaults
+    to :func:`cache_dir`). Every file's SHA-256 is checked before it is read, and the pickles are
+    read by :class:`RestrictedUnpickler`, never by plain :func:`pickle.load`.
+
+    **Only Cora's checksums are recorded** in gnnbook. For ``"citeseer"`` and ``"pubmed"`` pass
+    ``sha256={"ind.citeseer.x": "...", ...}`` for all eight files, from a source you trust;
+    without them nothing is downloaded or unpickled.
+
+    Split: the first ``len(y)`` nodes train (Cora: 140), the next 500 validate, the 1000 nodes
+    in ``test.index`` test. CiteSeer's test ids have gaps (isolated nodes absent from the files):
+    those nodes get zero features and label 0 and lie in no split, as in Kipf's loader.
+    Features are row-normalised, :math:`\tilde x_{i} = x_{i} / \sum_f x_{if}` (all-zero rows stay zero).
+
+    Used in chapter "Attention on real graphs".
+    """
+    import numpy as np
+
+    key = str(name).lower()
+    if key not in _NAMES:
+        raise ValueError(f"unknown Planetoid dataset {name!r}; choose one of {', '.join(_NAMES)}")
+    files = [f"ind.{key}.{ext}" for ext in _EXTENSIONS]
+    sums = {**SHA256, **(sha256 or {})}
+    unverifiable = [f for f in files if f not in sums]
+    if unverifiable:
+        raise ValueError(
+            f"gnnbook records no SHA-256 for {', '.join(unverifiable)} (only Cora's files could be checked), "
+            f"and it never unpickles unverified files. Pass sha256={{file name: hex digest}} with sums you trust."
+        )
+    folder = Path(root if root is not None else cache_dir()) / "planetoid"
+    _fetch_missing(files, folder, sums)
+    data = {ext: _verified_bytes(folder / f, sums[f]) for ext, f in zip(_EXTENSIONS, files)}
+
+    def unpickle(ext):
+        obj = RestrictedUnpickler(io.BytesIO(data[ext]), encoding="latin1").load()
+        return obj.toarray() if hasattr(obj, "toarray") else obj
+
+    # x holds the first len(y) rows of allx: checked above, but not needed.
+    tx, allx, y, ty, ally = (unpickle(ext) for ext in ("tx", "allx", "y", "ty", "ally"))
+    adjacency = unpickle("graph")
+    test_ids = np.array(data["test.index"].decode().split(), dtype=np.int64)  # in tx/ty row order
+
+    num_train, num_known = len(y), len(allx)
+    if test_ids.min() != num_known:
+        raise ValueError(f"{key}: test ids should start right after the {num_known} rows of allx, got {test_ids.min()}")
+    num_nodes = int(test_ids.max()) + 1  # CiteSeer: larger than num_known + len(tx) (the gaps)
+    features = np.zeros((num_nodes, allx.shape[1]), dtype=np.float64)
+    features[:num_known], features[test_ids] = allx, tx
+    one_hot = np.zeros((num_nodes, ally.shape[1]), dtype=np.int64)
+    one_hot[:num_known], one_hot[test_ids] = ally, ty
+    row_sum = features.sum(axis=1, keepdims=True)
+    features = np.divide(features, row_sum, out=np.zeros_like(features), where=row_sum != 0)
+
+    src = torch.tensor([u for u, vs in adjacency.items() for _ in vs], dtype=torch.int64)
+    dst = torch.tensor([v for vs in adjacency.values() for v in vs], dtype=torch.int64)
+    masks = torch.zeros(3, num_nodes, dtype=torch.bool)
+    masks[0, :num_train] = True
+    masks[1, num_train : num_train + 500] = True
+    masks[2, torch.from_numpy(test_ids)] = True
+    return NodeDataset(
+        name=key,
+        graph=_undirected_graph(src, dst, num_nodes),
+        features=torch.from_numpy(features).float(),
+        labels=torch.from_numpy(one_hot.argmax(axis=1)),
+        train_mask=masks[0],
+        val_mask=masks[1],
+        test_mask=masks[2],
+        num_classes=ally.shape[1],
+    )
+
+
+# --- contextual stochastic block model ----------------------------------------------------------
+def csbm(
+    num_nodes: int,
+    num_classes: int,
+    p_in: float,
+    p_out: float,
+    mu: float,
+    num_features: int,
+    seed: int = 0,
+    *,
+    split: tuple[float, float, float] = (0.6, 0.2, 0.2),
+) -> NodeDataset:
+    r"""A contextual stochastic block model (Deshpande et al. 2018): a graph whose homophily and
+    feature signal are dials.
+
+    Classes are balanced (sizes differ by at most one). Each pair :math:`i \neq j` is joined
+    independently, in both directions, with
+
+    .. math::
+
+        P\big[(i, j) \in E\big] =
+        \begin{cases} p_{\mathrm{in}} & y_i = y_j \\ p_{\mathrm{out}} & y_i \neq y_j \end{cases}
+
+    and features are a class mean plus standard Gaussian noise,
+    :math:`x_i = \mu\, u_{y_i} + \varepsilon_i` with random unit vectors :math:`u_c \in \mathbb{R}^F`
+    and :math:`\varepsilon_i \sim \mathcal{N}(0, I_F)`. The train/val/test masks are a random split
+    with the fractions ``split``. Everything is drawn from one ``torch.Generator`` seeded with
+    ``seed``, so a seed gives the same dataset every time. Memory is :math:`O(N^2)` (every pair is
+    drawn): meant for a few thousand nodes.
+
+    Used in chapter "Attention on real graphs", to vary homophily (``p_in`` against ``p_out``)
+    and see when attention helps.
+    """
+    if num_classes < 1 or num_nodes < num_classes:
+        raise ValueError(f"need 1 <= num_classes <= num_nodes, got {num_classes} classes for {num_nodes} nodes")
+    if not (0 <= p_in <= 1 and 0 <= p_out <= 1):
+        raise ValueError(f"p_in and p_out are probabilities, got p_in={p_in}, p_out={p_out}")
+    if len(split) != 3 or min(split) < 0 or abs(sum(split) - 1) > 1e-9:
+        raise ValueError(f"split must be three non-negative fractions summing to 1, got {split}")
+    gen = torch.Generator().manual_seed(seed)
+    labels = (torch.arange(num_nodes) % num_classes)[torch.randperm(num_nodes, generator=gen)]
+
+    same = labels[:, None] == labels[None, :]
+    prob = torch.where(same, torch.tensor(float(p_in)), torch.tensor(float(p_out)))
+    joined = torch.triu(torch.rand(num_nodes, num_nodes, generator=gen) < prob, diagonal=1)
+    src, dst = joined.nonzero().unbind(1)
+
+    directions = torch.randn(num_classes, num_features, generator=gen)
+    directions = directions / directions.norm(dim=1, keepdim=True)
+    features = mu * directions[labels] + torch.randn(num_nodes, num_features, generator=gen)
+
+    order = torch.randperm(num_nodes, generator=gen)
+    n_train, n_val = round(split[0] * num_nodes), round(split[1] * num_nodes)
+    masks = torch.zeros(3, num_nodes, dtype=torch.bool)
+    masks[0, order[:n_train]] = True
+    masks[1, order[n_train : n_train + n_val]] = True
+    masks[2, order[n_train + n_val :]] = True
+    return NodeDataset(
+        name="csbm",
+        graph=_undirected_graph(src, dst, num_nodes),
+        features=features,
+        labels=labels,
+        train_mask=masks[0],
+        val_mask=masks[1],
+        test_mask=masks[2],
+        num_classes=num_classes,
+    )

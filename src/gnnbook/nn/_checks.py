@@ -1,0 +1,123 @@
+"""Input checks shared by every layer of :mod:`gnnbook.nn`: one place, one wording per mistake.
+
+Each check raises with a message that names the problem and, where there is one, the fix.
+"""
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+from ..graph import Graph, as_graph
+
+_SHOWN = 5  # how many offending node ids an error message lists
+
+
+def positive_int(value, name: str) -> int:
+    """``value`` as an int, or an error saying it must be a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def feature_pair(in_feats, name: str = "in_feats") -> tuple[int, int]:
+    """``in_feats`` as ``(source width, destination width)``; an int means both sides."""
+    if isinstance(in_feats, tuple):
+        if len(in_feats) != 2:
+            raise ValueError(f"{name} must be an int or a pair (src, dst), got {in_feats!r}")
+        return positive_int(in_feats[0], f"{name}[0]"), positive_int(in_feats[1], f"{name}[1]")
+    width = positive_int(in_feats, name)
+    return width, width
+
+
+def probability(p, name: str) -> float:
+    """A dropout rate: a number in [0, 1)."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+        raise ValueError(f"{name} must be a dropout probability in [0, 1), got {p!r}")
+    return float(p)
+
+
+def _node_features(h, name: str, rows: int, side: str, width: int, graph: Graph, param) -> None:
+    if not isinstance(h, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(h).__name__}")
+    if h.dim() != 2:
+        hint = "; for one feature per node use feat.unsqueeze(-1)" if h.dim() == 1 else ""
+        raise ValueError(f"{name} must be 2-D (nodes, features), got shape {tuple(h.shape)}{hint}")
+    if not h.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {h.dtype}; convert it with .float()")
+    if h.device != graph.device:
+        raise ValueError(f"{name} is on {h.device} but the graph is on {graph.device}; move one with .to()")
+    if h.shape[0] != rows:
+        raise ValueError(f"{name} has {h.shape[0]} rows but the graph has {rows} {side} nodes")
+    if h.shape[1] != width:
+        raise ValueError(f"{name} has {h.shape[1]} features per node but the layer expects {width}")
+    if param is not None and h.dtype != param.dtype:
+        raise TypeError(
+            f"{name} is {h.dtype} but the layer's parameters are {param.dtype}; "
+            f"convert one (e.g. layer.double() or feat.float())"
+        )
+    if param is not None and h.device != param.device:
+        raise ValueError(f"{name} is on {h.device} but the layer's parameters are on {param.device}")
+
+
+def node_features(graph, feat, in_feats: tuple[int, int], param=None, dropout=None):
+    """Check ``feat`` against ``graph`` and the layer; return ``(graph, h_src, h_dst)``.
+
+    ``feat`` is one tensor (a homogeneous graph, or a DGL block whose destination nodes are its first
+    source nodes) or a pair ``(feat_src, feat_dst)`` for a bipartite graph. ``param`` is any layer
+    parameter (its dtype and device must match). ``dropout`` is applied once per input tensor, so a
+    node that is both a source and a destination sees one dropout mask, as in DGL.
+    """
+    is_block = bool(getattr(graph, "is_block", False))  # only DGL graphs have this
+    g = as_graph(graph)
+    if isinstance(feat, (tuple, list)):
+        if len(feat) != 2:
+            raise ValueError(f"a feature tuple must be (feat_src, feat_dst), got {len(feat)} tensors")
+        _node_features(feat[0], "feat_src", g.num_src_nodes, "source", in_feats[0], g, param)
+        _node_features(feat[1], "feat_dst", g.num_dst_nodes, "destination", in_feats[1], g, param)
+        h_src, h_dst = feat if dropout is None else (dropout(feat[0]), dropout(feat[1]))
+        return g, h_src, h_dst
+    if g.is_bipartite and not is_block:
+        raise ValueError(
+            f"the graph is bipartite ({g.num_src_nodes} source, {g.num_dst_nodes} destination nodes): "
+            f"pass features as a tuple (feat_src, feat_dst)"
+        )
+    if in_feats[0] != in_feats[1]:
+        raise ValueError(f"the layer was built for in_feats={in_feats}: pass a tuple (feat_src, feat_dst)")
+    _node_features(feat, "feat", g.num_src_nodes, "source", in_feats[0], g, param)
+    h = feat if dropout is None else dropout(feat)
+    return g, h, h[: g.num_dst_nodes]  # destination i is source i (all of them, or a block's first ones)
+
+
+def edge_weights(graph: Graph, edge_weight, like: torch.Tensor):
+    """``edge_weight`` must be ``None`` or a float tensor of shape ``(E,)`` matching ``like``."""
+    if edge_weight is None:
+        return None
+    if not isinstance(edge_weight, torch.Tensor):
+        raise TypeError(f"edge_weight must be a torch.Tensor, got {type(edge_weight).__name__}")
+    if edge_weight.shape != (graph.num_edges,):
+        raise ValueError(
+            f"edge_weight must have shape ({graph.num_edges},), one weight per edge, "
+            f"got {tuple(edge_weight.shape)}"
+        )
+    if edge_weight.dtype != like.dtype or edge_weight.device != like.device:
+        raise TypeError(
+            f"edge_weight is {edge_weight.dtype} on {edge_weight.device} but the features are "
+            f"{like.dtype} on {like.device}"
+        )
+    return edge_weight
+
+
+def in_degrees_positive(graph: Graph, allow_zero_in_degree: bool) -> None:
+    """Refuse destinations with no in-edges unless the layer allows them (their output is the bias)."""
+    if allow_zero_in_degree:
+        return
+    lonely = (graph.in_degrees() == 0).nonzero().flatten()
+    if lonely.numel():
+        shown = ", ".join(str(i) for i in lonely[:_SHOWN].tolist())
+        more = f" and {lonely.numel() - _SHOWN} more" if lonely.numel() > _SHOWN else ""
+        raise ValueError(
+            f"destination node(s) {shown}{more} have zero in-degree, so the layer has nothing to "
+            f"aggregate for them. Add self-loops (graph.add_self_loops(), or dgl.add_self_loop(g)), "
+            f"or build the layer with allow_zero_in_degree=True (their output is then just the bias)."
+        )

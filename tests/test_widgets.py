@@ -1,0 +1,85 @@
+"""gnnbook.widgets: the explorer's pure state -> attention function, and the widget around it."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from gnnbook import graphs, widgets  # noqa: E402
+from gnnbook.web import Controls  # noqa: E402
+
+G = graphs.toy_graph()
+
+
+def _sums(alpha):
+    return torch.zeros(G.num_nodes, dtype=torch.float64).index_add(0, G.dst, alpha)
+
+
+def test_every_control_changes_alpha_and_alpha_stays_a_softmax():
+    base = widgets.explorer_attention(Controls(node=0, head=0, kind="gat"))
+    torch.testing.assert_close(_sums(base), torch.ones(6, dtype=torch.float64))
+    for change in [dict(slope=0.9), dict(scale=2.0), dict(perturb_node=3, perturb=1.5), dict(kind="gatv2"),
+                   dict(kind="dot"), dict(head=1), dict(head="mean")]:
+        alpha = widgets.explorer_attention(Controls(node=0, head=0, kind="gat"), **change)
+        assert not torch.allclose(alpha, base), f"{change} should change α"
+        torch.testing.assert_close(_sums(alpha), torch.ones(6, dtype=torch.float64))
+    # the focused node only chooses what is shown
+    torch.testing.assert_close(widgets.explorer_attention(node=4), base)
+
+
+@pytest.mark.parametrize("kind", ["gat", "gatv2", "dot"])
+def test_zero_scale_is_uniform_attention(kind):
+    alpha = widgets.explorer_attention(kind=kind, scale=0.0, head="mean")
+    torch.testing.assert_close(alpha, 1.0 / G.in_degrees().double()[G.dst])
+
+
+def test_destination_term_cancels_when_the_score_is_linear():
+    """With slope 1 the LeakyReLU is the identity: GAT's (and GATv2's) score is a sum of a source and a
+    destination term, the destination's term cancels in the softmax, so moving node 0's features leaves
+    α into node 0 unchanged. With slope 0.2 GATv2's nonlinearity sits between them and α moves."""
+    into0 = G.dst == 0
+    for kind, slope, same in [("gat", 1.0, True), ("gatv2", 1.0, True), ("gatv2", 0.2, False)]:
+        a = widgets.explorer_attention(kind=kind, slope=slope, head=0)
+        b = widgets.explorer_attention(kind=kind, slope=slope, head=0, perturb_node=0, perturb=2.0)
+        assert torch.allclose(a[into0], b[into0], rtol=0, atol=1e-12) is same, (kind, slope)
+
+
+def test_widget_controls_recompute(capsys):
+    pytest.importorskip("ipywidgets")
+    box = widgets.attention_explorer(seed=0)
+    c = box.controls
+    assert set(c) == {"node", "head", "kind", "slope", "scale", "perturb_node", "perturb"}
+    first_png = box.children[4].value
+    assert first_png[:4] == b"\x89PNG"
+    previous = box.alpha.copy()
+    for name, value in [("slope", 0.7), ("scale", 2.5), ("perturb", -2.0), ("kind", "gatv2"), ("kind", "dot"),
+                        ("head", 1), ("head", "mean")]:
+        c[name].value = value
+        assert not np.allclose(box.alpha, previous), f"moving {name} must change α"
+        np.testing.assert_allclose(box.alpha, widgets.explorer_attention(box.state()).numpy(), rtol=0, atol=1e-12)
+        previous = box.alpha.copy()
+    c["node"].value = 1
+    assert list(c["perturb_node"].options) == [2, 5], "perturb offers the new node's neighbours"
+    assert box.children[4].value != first_png
+    assert c["slope"].disabled, "the dot product has no LeakyReLU"
+    assert len(box.timings) >= 9
+
+
+def test_without_ipywidgets_a_static_figure_and_one_line():
+    code = (
+        "import sys, matplotlib; matplotlib.use('Agg'); sys.modules['ipywidgets'] = None\n"
+        "import gnnbook, gnnbook.draw, gnnbook.web, gnnbook.widgets\n"
+        "import matplotlib.pyplot as plt\n"
+        "assert gnnbook.widgets.attention_explorer() is None\n"
+        "assert plt.get_fignums(), 'a static figure is drawn'\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1 and "ipywidgets is not installed" in lines[0]
