@@ -26,3 +26,11 @@ def built_book(tmp_path_factory):
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"strict book build failed:\n{log[-6000:]}"
     return out / "_build" / "html", log
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``), keep every test that needs the built book on one
+    worker, so the book is built once."""
+    for item in items:
+        if {"built_book", "book_pages"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("book"))

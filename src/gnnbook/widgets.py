@@ -153,7 +153,9 @@ def attention_explorer(graph=None, feat=None, layers=None, *, node: int = 0, hea
         box.alpha = alpha.numpy()
         controls["slope"].disabled = st.kind == "dot"
         box.timings.append(time.perf_counter() - start)
-        info.value = f"<small>recomputed and redrawn in {1e3 * box.timings[-1]:.0f} ms</small>"
+        # The first draw is saved with the page, so its text must not vary between builds.
+        info.value = ("<small>move a control: the layer re-runs and the figure redraws</small>" if len(box.timings) == 1
+                      else f"<small>recomputed and redrawn in {1e3 * box.timings[-1]:.0f} ms</small>")
 
     def on_node(change):
         new = _in_neighbours(graph, change["new"])
