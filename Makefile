@@ -45,10 +45,10 @@ book: $(VENV)/.stamp vendor
 	@echo "Book ready: file://$(CURDIR)/_build/html/index.html"
 
 test: $(VENV)/.stamp vendor
-	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup
+	$(VENV)/bin/python -m pytest -n 2
 
 test-modern: $(MODERN)/.stamp
-	$(MODERN)/bin/python -m pytest -n 2 --dist loadgroup
+	$(MODERN)/bin/python -m pytest -n 2
 
 bench: $(VENV)/.stamp
 	$(VENV)/bin/python bench/bench_layers.py

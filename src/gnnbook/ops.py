@@ -39,7 +39,7 @@ def u_add_v(graph, el: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
     In GAT, :math:`e^l_j = a_l^\top W h_j` and :math:`e^r_i = a_r^\top W h_i`, so that
     :math:`a^\top [W h_i \,\|\, W h_j] = e^r_i + e^l_j` (chapter "Inside DGL's GATConv").
 
-    Shapes: ``el`` (N_src, *), ``er`` (N_dst, *) -> (E, *).
+    Shapes: ``el`` ``(N_src, *)``, ``er`` ``(N_dst, *)`` -> ``(E, *)``.
     """
     graph = as_graph(graph)
     _per_node(graph.num_src_nodes, "source", "el", el)
@@ -51,7 +51,7 @@ def edge_softmax(graph, logits: torch.Tensor) -> torch.Tensor:
     r"""Softmax over each destination's incoming edges: :math:`\alpha_{ij} = \exp(e_{ij}) / \sum_{k \in N(i)} \exp(e_{ik})`.
 
     The per-destination maximum is subtracted first (it cancels in the ratio), so logits as large as
-    :math:`\pm 10^4` give no ``inf`` or ``NaN``. Shape (E, *) -> (E, *); chapter "GAT" derives it.
+    :math:`\pm 10^4` give no ``inf`` or ``NaN``. Shape ``(E, *)`` -> ``(E, *)``; chapter "GAT" derives it.
     """
     graph = as_graph(graph)
     _per_edge(graph, "logits", logits)
@@ -85,8 +85,8 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     r"""Element-wise maximum over incoming edges: :math:`h'_i = \max_{j \in N(i)} \alpha_{ij}\, h_j`.
 
     GraphSAGE's pool aggregator (chapter "GraphSAGE"); without ``alpha`` it is DGL's
-    ``update_all(fn.copy_u('h', 'm'), fn.max('m', 'h'))``. Shapes: ``h`` (N_src, *) with ``alpha``
-    (E,) or ``None`` -> (N_dst, *). Destinations without in-edges get zeros, as in DGL.
+    ``update_all(fn.copy_u('h', 'm'), fn.max('m', 'h'))``. Shapes: ``h`` ``(N_src, *)`` with ``alpha``
+    ``(E,)`` or ``None`` -> ``(N_dst, *)``. Destinations without in-edges get zeros, as in DGL.
     """
     graph = as_graph(graph)
     _per_node(graph.num_src_nodes, "source", "h", h)

@@ -25,9 +25,10 @@ class GATv2Conv(nn.Module):
     :math:`i` ("static"); here it is not. There is no separate bias: :math:`b_s, b_d` live in
     ``fc_src``, ``fc_dst`` (and the linear residual), as in DGL. Output ``(N_dst, H, F)``.
 
+    ``in_feats``, ``out_feats``, ``num_heads``, ``feat_drop``, ``attn_drop``, ``negative_slope``,
+    ``residual``, ``activation`` and ``allow_zero_in_degree`` are as in :class:`~gnnbook.nn.GATConv`.
+
     Args:
-        in_feats, out_feats, num_heads, feat_drop, attn_drop, negative_slope, residual, activation,
-        allow_zero_in_degree: as :class:`~gnnbook.nn.GATConv`.
         bias: give ``fc_src``, ``fc_dst`` and a linear residual a bias.
         share_weights: one projection for both ends (:math:`W_s = W_d`; ``fc_dst`` is ``fc_src``).
     """
