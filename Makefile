@@ -26,7 +26,7 @@ $(MODERN)/.stamp: requirements-modern.txt pyproject.toml
 VENDOR := _vendor
 NPM_PACKAGES := mathjax@3.2.2 requirejs@2.3.8 @jupyter-widgets/html-manager@1.0.15
 vendor: $(VENDOR)/.stamp
-$(VENDOR)/.stamp: Makefile book/_ext/mathjax2-shim.js
+$(VENDOR)/.stamp: Makefile book/_ext/widgets-offline.js
 	@if command -v npm >/dev/null 2>&1; then \
 	  echo "==> fetching $(NPM_PACKAGES) from npm for offline pages"; \
 	  npm install --no-save --no-audit --no-fund --loglevel=error --prefix _build/npm $(NPM_PACKAGES) \
@@ -35,7 +35,7 @@ $(VENDOR)/.stamp: Makefile book/_ext/mathjax2-shim.js
 	  && cp _build/npm/node_modules/requirejs/require.js $(VENDOR)/require.js \
 	  && mkdir -p $(VENDOR)/@jupyter-widgets/html-manager \
 	  && cp -r _build/npm/node_modules/@jupyter-widgets/html-manager/dist $(VENDOR)/@jupyter-widgets/html-manager/ \
-	  && cp book/_ext/mathjax2-shim.js $(VENDOR)/ \
+	  && cp book/_ext/widgets-offline.js $(VENDOR)/ \
 	  && touch $@; \
 	else echo "npm not found: pages will load MathJax and widget JS from CDNs"; fi
 

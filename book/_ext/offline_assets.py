@@ -12,11 +12,8 @@ from sphinx.util import logging
 VENDOR = "_vendor"  # beside _static/, not in it: Jupyter Book adds every .js under _static to every page
 MATHJAX = "mathjax/tex-mml-chtml.js"
 REQUIRE = "require.js"
-SHIM = "mathjax2-shim.js"
-# The widget manager finds its fonts at <data-jupyter-widgets-cdn>@jupyter-widgets/html-manager/dist/;
-# every chapter lives in book/, one level below the site root.
+SHIM = "widgets-offline.js"  # require.js's base folder and a MathJax 2 stand-in, see the file
 WIDGETS = "@jupyter-widgets/html-manager/dist/embed-amd.js"
-WIDGETS_BASE = "../_static/"
 
 
 def use_local_assets(app, config):
@@ -29,14 +26,15 @@ def use_local_assets(app, config):
         return
     config.html_static_path = [*config.html_static_path, VENDOR]
     config.mathjax_path = MATHJAX
-    config.nb_ipywidgets_js = {SHIM: {}, REQUIRE: {}, WIDGETS: {"data-jupyter-widgets-cdn": WIDGETS_BASE}}
+    config.nb_ipywidgets_js = {SHIM: {}, REQUIRE: {}, WIDGETS: {}}  # in this order
 
 
 def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
-    """sphinx-thebe registers its inline config script twice (a redeclared ``const`` is a page error)."""
+    """Inline scripts (sphinx-thebe's config among them) are registered twice, once with filename
+    ``None`` and once with ``''``: a redeclared ``const`` is an error on every page."""
     seen, unique = set(), []
     for script in context.get("script_files", []):
-        key = (str(script), tuple(sorted(getattr(script, "attributes", {}).items())))
+        key = (script.filename or "", script.priority, tuple(sorted(script.attributes.items())))
         if key not in seen:
             seen.add(key)
             unique.append(script)
