@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import gnnbook
-from gnnbook import Graph, graphs
+from gnnbook import Graph, _sparse, graphs, ops
 
 
 def test_edges_keep_their_order_and_counts_are_inferred():
@@ -58,13 +58,26 @@ def test_reverse_swaps_roles():
     assert g.src.tolist() == [1, 0] and (g.num_src_nodes, g.num_dst_nodes) == (2, 4)
 
 
-def test_to_device_keeps_structure():
+def test_to_device_keeps_structure(monkeypatch):
     g = graphs.toy_graph()
-    g.csr()
+    monkeypatch.setattr(_sparse, "SPARSE_MIN_WORK", 0)  # build every cached structure: CSRs, blocks
+    h = torch.randn(g.num_nodes, 2, 3, requires_grad=True)
+    ops.u_mul_e_sum(g, h, torch.rand(g.num_edges, 2, requires_grad=True)).sum().backward()
     same = g.to("cpu")
     assert same is g
     moved = g.to(torch.device("meta"))
     assert moved.device.type == "meta" and moved.num_edges == g.num_edges and g.device.type == "cpu"
+    cached = [t for value in moved._cache.values() for t in _tensors(value)]
+    assert len(cached) > 5 and all(t.device.type == "meta" for t in cached)
+    assert all(t.device.type == "cpu" for value in g._cache.values() for t in _tensors(value))
+
+
+def _tensors(value):
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, tuple):
+        for v in value:
+            yield from _tensors(v)
 
 
 @pytest.mark.gpu

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gnnbook import Graph, ops
+from gnnbook import Graph, _sparse, ops
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 D = torch.float64
@@ -48,8 +48,24 @@ def _graphs():
 
 
 GRAPHS = list(_graphs())
+PATHS = ("plain", "sparse", "runs")
+
+
+@pytest.fixture(params=PATHS)
+def path(request, monkeypatch):
+    """Run a test on each code path of the ops, all on the CPU: ``plain`` (gather + index_add, what
+    small graphs take), ``sparse`` (CSR products cut into column blocks, what large graphs take),
+    ``runs`` (sums over sorted
+    runs with segment_reduce, what a GPU takes instead of index_add's atomics)."""
+    if request.param == "sparse":
+        monkeypatch.setattr(_sparse, "SPARSE_MIN_WORK", 0)
+        monkeypatch.setattr(_sparse, "_column_blocks", lambda x: 3)  # as for graphs larger than the cache
+    if request.param == "runs":
+        monkeypatch.setattr(_sparse, "_adds_in_order", lambda device: False)
+    return request.param
 # (per-node shape of el/er/h features, per-edge shape of alpha)
-SHAPES = [((4, 1), (4, 3), (4,)), ((4, 1), (4, 3), (4, 1)), ((1,), (5,), ()), ((3,), (3, 2), (3,))]
+SHAPES = [((4, 1), (4, 3), (4,)), ((4, 1), (4, 3), (4, 1)), ((1,), (5,), ()), ((3,), (3, 2), (3,)),
+          ((2, 1), (2, 8), (2,))]
 
 
 def _inputs(g, el_tail, h_tail, a_tail, seed=1, scale=1.0):
@@ -74,7 +90,7 @@ REF = (ref_u_add_v, ref_edge_softmax, ref_u_mul_e_sum)
 @pytest.mark.parametrize("name,g", GRAPHS, ids=[n for n, _ in GRAPHS])
 @pytest.mark.parametrize("shapes", SHAPES, ids=str)
 @pytest.mark.parametrize("scale", [1.0, 1e4], ids=["logits~1", "logits~1e4"])
-def test_matches_reference_with_gradients(name, g, shapes, scale):
+def test_matches_reference_with_gradients(name, g, shapes, scale, path):
     el, er, h, a_tail = _inputs(g, *shapes, scale=scale)
     outs_fast = _pipeline(FAST, g, el, er, h, a_tail)
     outs_ref = _pipeline(REF, g, el, er, h, a_tail)
@@ -100,7 +116,7 @@ def test_zero_in_degree_gives_zeros():
     assert out[0].eq(0).all() and out[2].eq(0).all() and out[1].eq(2).all()
 
 
-def test_separate_ops_match_reference():
+def test_separate_ops_match_reference(path):
     """Each op on its own, with inputs that need no upstream op (alpha not from a softmax)."""
     g = GRAPHS[0][1]
     gen = torch.Generator().manual_seed(3)
@@ -119,13 +135,13 @@ def test_separate_ops_match_reference():
 
 
 @pytest.mark.parametrize("name,g", GRAPHS[:4], ids=[n for n, _ in GRAPHS[:4]])
-def test_gradcheck(name, g):
+def test_gradcheck(name, g, path):
     el, er, h, a_tail = _inputs(g, (2, 1), (2, 3), (2,))
     fn = lambda el, er, h: _pipeline(FAST, g, el, er, h, a_tail)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (el, er, h), fast_mode=True)
 
 
-def test_each_op_gradcheck():
+def test_each_op_gradcheck(path):
     g = GRAPHS[3][1]  # bipartite
     gen = torch.Generator().manual_seed(4)
     el = torch.randn(g.num_src_nodes, 2, dtype=D, generator=gen, requires_grad=True)
@@ -145,17 +161,46 @@ def test_double_backward_raises_clearly():
         grad.sum().backward()
 
 
-def test_bit_identical_across_runs():
+def _float32_run(g):
+    el, er, h, a_tail = _inputs(g, (4, 1), (4, 3), (4, 1))
+    el, er, h = (t.detach().float().requires_grad_() for t in (el, er, h))
+    alpha, out = _pipeline(FAST, g, el, er, h, a_tail)
+    return [alpha, out, *torch.autograd.grad(out.square().sum() + alpha.sum(), (el, er, h))]
+
+
+def test_bit_identical_across_runs(path):
     g = GRAPHS[0][1]
-    runs = []
-    for _ in range(2):
-        el, er, h, a_tail = _inputs(g, (4, 1), (4, 3), (4, 1))
-        el, er, h = (t.detach().float().requires_grad_() for t in (el, er, h))
-        alpha, out = _pipeline(FAST, g, el, er, h, a_tail)
-        grads = torch.autograd.grad(out.square().sum() + alpha.sum(), (el, er, h))
-        runs.append([alpha, out, *grads])
-    for a, b in zip(*runs):
+    for a, b in zip(_float32_run(g), _float32_run(g)):
         assert torch.equal(a, b)
+
+
+def test_sums_in_edge_order_on_every_path(monkeypatch):
+    """index_add_ (CPU) and sorted runs (GPU) add the same numbers in the same order: the same bits,
+    whatever the thread count."""
+    gen = torch.Generator().manual_seed(5)
+    g = Graph(torch.randint(0, 3000, (60_000,), generator=gen), torch.randint(0, 3000, (60_000,), generator=gen))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one_thread = _float32_run(g)
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(one_thread, _float32_run(g)):  # all threads
+        assert torch.equal(a, b)
+    monkeypatch.setattr(_sparse, "_adds_in_order", lambda device: False)
+    for a, b in zip(one_thread, _float32_run(g)):
+        assert torch.equal(a, b)
+
+
+def test_edge_tensors_are_head_major():
+    """Per-edge outputs are (C, E) in memory, so the ops pass them on without transposes."""
+    g = GRAPHS[0][1]
+    el, er, h, _ = _inputs(g, (4, 1), (4, 3), (4,))
+    e = ops.u_add_v(g, el, er)
+    alpha = ops.edge_softmax(g, torch.nn.functional.leaky_relu(e, 0.2))
+    for x in (e, alpha):
+        assert x.shape == (g.num_edges, 4, 1) and x.stride()[:2] == (1, g.num_edges)
+    assert alpha.reshape(g.num_edges, 4).t().is_contiguous()
 
 
 def test_float32_close_to_float64():

@@ -53,6 +53,24 @@ def _check_range(ids: torch.Tensor, limit: int, name: str) -> None:
         )
 
 
+def _group(by: torch.Tensor, other: torch.Tensor, count: int) -> CSR:
+    """Edges grouped by the node ids ``by`` (a stable sort: ties keep edge order), as a :class:`CSR`."""
+    order = torch.argsort(by, stable=True)
+    indptr = torch.zeros(count + 1, dtype=torch.int64, device=by.device)
+    torch.cumsum(torch.bincount(by, minlength=count), 0, out=indptr[1:])
+    return CSR(indptr, other[order], order)
+
+
+def _to(value, device):
+    """A cached tensor, or (named) tuple holding tensors, with every tensor on ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, tuple):
+        moved = [_to(v, device) for v in value]
+        return type(value)(*moved) if hasattr(value, "_fields") else tuple(moved)
+    return value
+
+
 class Graph:
     r"""A directed (possibly bipartite) graph held as ``src``, ``dst`` id tensors.
 
@@ -88,9 +106,7 @@ class Graph:
         self.src, self.dst = src, dst
         self.num_src_nodes, self.num_dst_nodes = n_src, n_dst
         self.is_bipartite = bipartite
-        self._csr: CSR | None = None
-        self._csr_src: CSR | None = None  # the transpose, for backward passes (gnnbook._sparse)
-        self._csr_pos: torch.Tensor | None = None
+        self._cache: dict = {}  # structures derived from the edges (CSRs, permutations), built once
 
     # --- sizes and degrees -------------------------------------------------------------
     @property
@@ -113,39 +129,35 @@ class Graph:
 
     def in_degrees(self) -> torch.Tensor:
         """Number of edges arriving at each destination node, shape ``(num_dst_nodes,)``."""
-        return torch.bincount(self.dst, minlength=self.num_dst_nodes)
+        # A copy of the cached counts, so that editing the result in place cannot corrupt them.
+        return self._cached("in_degrees", lambda: torch.bincount(self.dst, minlength=self.num_dst_nodes)).clone()
 
     def out_degrees(self) -> torch.Tensor:
         """Number of edges leaving each source node, shape ``(num_src_nodes,)``."""
-        return torch.bincount(self.src, minlength=self.num_src_nodes)
+        return self._cached("out_degrees", lambda: torch.bincount(self.src, minlength=self.num_src_nodes)).clone()
 
     # --- structure -----------------------------------------------------------------------
+    def _cached(self, key: str, build):
+        """``build()``, computed once per graph and kept (moved along by :meth:`to`)."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
     def csr(self) -> CSR:
         """In-edges grouped by destination (a stable sort, so ties keep edge order); cached."""
-        if self._csr is None:
-            order = torch.argsort(self.dst, stable=True)
-            counts = self.in_degrees()
-            indptr = torch.zeros(self.num_dst_nodes + 1, dtype=torch.int64, device=self.device)
-            torch.cumsum(counts, 0, out=indptr[1:])
-            self._csr = CSR(indptr, self.src[order], order)
-        return self._csr
+        return self._cached("csr", lambda: _group(self.dst, self.src, self.num_dst_nodes))
 
     def _csr_by_source(self) -> CSR:
         """Out-edges grouped by source (the transpose of :meth:`csr`): ``indptr`` over source nodes,
         ``indices`` the destinations, ``eids`` the edge ids; cached. Backward passes sum over it."""
-        if self._csr_src is None:
-            order = torch.argsort(self.src, stable=True)
-            indptr = torch.zeros(self.num_src_nodes + 1, dtype=torch.int64, device=self.device)
-            torch.cumsum(self.out_degrees(), 0, out=indptr[1:])
-            self._csr_src = CSR(indptr, self.dst[order], order)
-        return self._csr_src
+        return self._cached("csr_by_source", lambda: _group(self.src, self.dst, self.num_src_nodes))
 
     def _csr_position(self) -> torch.Tensor:
         """Where each edge sits in :meth:`csr` order (the inverse permutation of ``csr().eids``); cached."""
-        if self._csr_pos is None:
+        def build():
             eids = self.csr().eids
-            self._csr_pos = torch.empty_like(eids).scatter_(0, eids, torch.arange(eids.numel(), device=self.device))
-        return self._csr_pos
+            return torch.empty_like(eids).scatter_(0, eids, torch.arange(eids.numel(), device=self.device))
+        return self._cached("csr_position", build)
 
     def _homogeneous(self, what: str) -> None:
         if self.is_bipartite:
@@ -179,9 +191,7 @@ class Graph:
         g = object.__new__(Graph)
         g.__dict__.update(self.__dict__)
         g.src, g.dst = self.src.to(device), self.dst.to(device)
-        g._csr = None if self._csr is None else CSR(*(t.to(device) for t in self._csr))
-        g._csr_src = None if self._csr_src is None else CSR(*(t.to(device) for t in self._csr_src))
-        g._csr_pos = None if self._csr_pos is None else self._csr_pos.to(device)
+        g._cache = {key: _to(value, device) for key, value in self._cache.items()}
         return g
 
     def __repr__(self) -> str:

@@ -58,26 +58,29 @@ def edge_softmax(graph, logits: torch.Tensor) -> torch.Tensor:
     return _sparse.EdgeSoftmax.apply(logits, graph)
 
 
-def u_mul_e_sum(graph, h: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+def u_mul_e_sum(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
     r"""Weighted sum over incoming edges: :math:`h'_i = \sum_{j \in N(i)} \alpha_{ij}\, h_j`.
 
-    DGL spells it ``update_all(fn.u_mul_e('ft', 'a', 'm'), fn.sum('m', 'ft'))``.
+    DGL spells it ``update_all(fn.u_mul_e('ft', 'a', 'm'), fn.sum('m', 'ft'))``; without ``alpha``
+    every edge weighs 1 (DGL's ``fn.copy_u`` + ``fn.sum``).
     Shapes: ``h`` (N_src, H, F) with ``alpha`` (E, H) or (E, H, 1) -> (N_dst, H, F); also ``h`` (N_src, F)
-    with ``alpha`` (E,) or (E, 1) -> (N_dst, F). Destinations without in-edges get zeros.
+    with ``alpha`` (E,), (E, 1) or ``None`` -> (N_dst, F). Destinations without in-edges get zeros.
     Chapter "GAT" derives it; GCN and GraphSAGE use it with fixed weights.
     """
     graph = as_graph(graph)
     _per_node(graph.num_src_nodes, "source", "h", h)
-    _per_edge(graph, "alpha", alpha)
-    if alpha.dim() == h.dim() and alpha.shape[-1] == 1:
-        alpha = alpha.squeeze(-1)  # DGL keeps attention as (E, H, 1)
-    if alpha.dim() >= h.dim() or alpha.shape[1:] != h.shape[1:alpha.dim()]:
-        raise ValueError(f"alpha of shape {tuple(alpha.shape)} does not match h of shape {tuple(h.shape)}")
+    split, dtype = 1, h.dtype  # h's dims before `split` are alpha's (edges, heads), the rest features
+    if alpha is not None:
+        _per_edge(graph, "alpha", alpha)
+        if alpha.dim() == h.dim() and alpha.shape[-1] == 1:
+            alpha = alpha.squeeze(-1)  # DGL keeps attention as (E, H, 1)
+        if alpha.dim() >= h.dim() or alpha.shape[1:] != h.shape[1:alpha.dim()]:
+            raise ValueError(f"alpha of shape {tuple(alpha.shape)} does not match h of shape {tuple(h.shape)}")
+        split, dtype = alpha.dim(), torch.promote_types(h.dtype, alpha.dtype)
+        alpha = alpha.to(dtype).reshape(graph.num_edges, math.prod(alpha.shape[1:]))
     # Heads and features flattened: h (N_src, H, F), alpha (E, H); H = 1 for per-edge scalars.
-    heads, feats = math.prod(alpha.shape[1:]), math.prod(h.shape[alpha.dim():])
-    dtype = torch.promote_types(h.dtype, alpha.dtype)
-    out = _sparse.UMulESum.apply(h.to(dtype).reshape(h.shape[0], heads, feats),
-                                 alpha.to(dtype).reshape(alpha.shape[0], heads), graph)
+    heads, feats = math.prod(h.shape[1:split]), math.prod(h.shape[split:])
+    out = _sparse.UMulESum.apply(h.to(dtype).reshape(h.shape[0], heads, feats), alpha, graph)
     return out.view(graph.num_dst_nodes, *h.shape[1:])
 
 
@@ -90,7 +93,7 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     """
     graph = as_graph(graph)
     _per_node(graph.num_src_nodes, "source", "h", h)
-    messages = h[graph.src]
+    messages = h.index_select(0, graph.src)
     if alpha is not None:
         _per_edge(graph, "alpha", alpha)
         messages = messages * alpha.reshape(-1, *([1] * (h.dim() - 1)))

@@ -5,9 +5,30 @@ import torch
 from torch import nn
 
 from .. import ops
+from ..graph import Graph
 from . import _checks
 
 NORMS = ("both", "right", "left", "none")
+
+
+def edge_norm(graph: Graph, norm: str, dtype: torch.dtype, edge_weight=None):
+    r"""GraphConv's weight on each edge :math:`j \to i`: :math:`c_{ji} = w_{ji} / \sqrt{d^\mathrm{out}_j d^\mathrm{in}_i}`.
+
+    That is for ``norm='both'``; 'right' gives :math:`w_{ji} / d^\mathrm{in}_i` (a mean), 'left'
+    :math:`w_{ji} / d^\mathrm{out}_j`, 'none' just :math:`w_{ji}` (``None`` when there are no weights:
+    all ones). Degrees count edges, at least 1. Chapter "GCN" derives the weights; they depend only
+    on the graph, so they are computed once per graph and dtype.
+    """
+    if norm == "none":
+        return edge_weight
+
+    def build():
+        d_out = graph.out_degrees().clamp(min=1).to(dtype).index_select(0, graph.src)
+        d_in = graph.in_degrees().clamp(min=1).to(dtype).index_select(0, graph.dst)
+        return {"both": (d_out * d_in).rsqrt(), "right": d_in.reciprocal(), "left": d_out.reciprocal()}[norm]
+
+    c = graph._cached(("edge_norm", norm, dtype), build)
+    return c if edge_weight is None else c * edge_weight
 
 
 class GraphConv(nn.Module):
@@ -62,19 +83,17 @@ class GraphConv(nn.Module):
         if weight is not None and self.weight is not None:
             raise ValueError("an external weight was given but the layer has its own: build it with weight=False")
         W = self.weight if weight is None else weight
-        g, h_src, h_dst = _checks.node_features(graph, feat, (self._in_feats, self._in_feats), W)
+        g, h_src, _ = _checks.node_features(graph, feat, (self._in_feats, self._in_feats), W)
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         edge_weight = _checks.edge_weights(g, edge_weight, h_src)
-        if self._norm in ("both", "left"):
-            d_out = g.out_degrees().clamp(min=1).to(h_src)
-            h_src = h_src * (d_out ** -0.5 if self._norm == "both" else 1 / d_out).unsqueeze(-1)  # h_j / sqrt(d_j)
-        if W is not None:
-            h_src = h_src @ W                                             # h_j W (before the sum: A(HW) = (AH)W)
-        w = h_src.new_ones(g.num_edges) if edge_weight is None else edge_weight
-        rst = ops.u_mul_e_sum(g, h_src, w)                                # sum_j w_ji h_j W
-        if self._norm in ("both", "right"):
-            d_in = g.in_degrees().clamp(min=1).to(h_dst)
-            rst = rst * (d_in ** -0.5 if self._norm == "both" else 1 / d_in).unsqueeze(-1)  # / sqrt(d_i)
+        c = edge_norm(g, self._norm, h_src.dtype, edge_weight)           # c_ji, one weight per edge
+        # A(HW) = (AH)W: multiply by W on the narrower side of the sum (DGL's rule), so the sum moves
+        # fewer numbers, and needs no backward at all when the input needs no gradient.
+        if W is not None and self._in_feats > self._out_feats:
+            rst = ops.u_mul_e_sum(g, h_src @ W, c)                        # sum_j c_ji h_j W
+        else:
+            rst = ops.u_mul_e_sum(g, h_src, c)                            # sum_j c_ji h_j
+            rst = rst if W is None else rst @ W                           # (...) W
         if self.bias is not None:
             rst = rst + self.bias                                         # + b
         if self._activation is not None:

@@ -7,6 +7,7 @@ from torch import nn
 from .. import ops
 from ..graph import Graph
 from . import _checks
+from .graphconv import edge_norm
 
 AGGREGATORS = ("mean", "gcn", "pool", "lstm")
 
@@ -99,16 +100,14 @@ class SAGEConv(nn.Module):
             return self.fc_neigh(ops.u_mul_e_max(g, torch.relu(self.fc_pool(h_src)), w))  # max_j ReLU(W_pool h_j + b)
         if self._aggre_type == "lstm":
             return self.fc_neigh(_lstm_aggregate(self.lstm, g, h_src, w))
-        deg = g.in_degrees().to(h_src).unsqueeze(-1)
-        w = h_src.new_ones(g.num_edges) if w is None else w
         # W_neigh is linear, so it can go before the sum: W sum_j h_j = sum_j W h_j (cheaper when it narrows).
         first = self._in_src_feats > self._out_feats
         project = self.fc_neigh if first else nn.Identity()
-        total = ops.u_mul_e_sum(g, project(h_src), w)                     # sum_j w_ji h_j
-        if self._aggre_type == "mean":
-            h_n = total / deg.clamp(min=1)                                # / d_i
-        else:
-            h_n = (total + project(h_dst)) / (deg + 1)                    # (h_i + sum_j w_ji h_j) / (d_i + 1)
+        if self._aggre_type == "mean":                                    # sum_j (w_ji / d_i) h_j
+            h_n = ops.u_mul_e_sum(g, project(h_src), edge_norm(g, "right", h_src.dtype, w))
+        else:                                                             # (h_i + sum_j w_ji h_j) / (d_i + 1)
+            deg = g.in_degrees().to(h_src).unsqueeze(-1)
+            h_n = (ops.u_mul_e_sum(g, project(h_src), w) + project(h_dst)) / (deg + 1)
         return h_n if first else self.fc_neigh(h_n)
 
     def forward(self, graph, feat, edge_weight=None):
