@@ -131,12 +131,16 @@ def peak_rss_mb(n: int, kind: str, lib: str) -> float:
     The child builds the graph, the layer and the inputs, then resets the kernel's peak-RSS mark
     (``/proc/self/clear_refs``), runs three forward+backward steps (the first one builds each
     library's cached graph structures, which therefore count) and reports VmHWM minus the RSS it
-    had just before: the extra memory the step needed at its peak, caches included. CPU only;
+    had just before: the extra memory the step needed at its peak, caches included. The child runs
+    with ``MALLOC_MMAP_THRESHOLD_=65536``, so that freed tensors go back to the system. CPU only;
     on a GPU one would use ``torch.cuda.max_memory_allocated`` instead.
     """
     code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {str(ROOT / 'bench')!r});"
             f"import bench_layers as b; print(b._child_peak({n}, {kind!r}, {lib!r}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # Every block over 64 KB gets its own mapping, returned on free: the peak is what the step
+    # needs, not what glibc's heap happened to keep (see bench/README.md).
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -222,7 +226,8 @@ def markdown(rows, info) -> str:
         "- graph: N nodes, 10 N random edges plus N self-loops; H = 4 heads of F = 16, 64 input features, float32",
         "- forward: under `torch.no_grad()`; fwd+bwd: forward + `out.sum().backward()`; ms = median after warm-up",
         "- peak MB: extra resident memory at the peak of three training steps in a fresh process "
-        "(VmHWM after resetting it, minus RSS before; the libraries' cached graph structures included)",
+        "(VmHWM after resetting it, minus RSS before; the libraries' cached graph structures included; "
+        "`MALLOC_MMAP_THRESHOLD_=65536`, so that freed tensors are returned, see `bench/README.md`)",
         "- `ops` = `edge_softmax` then `u_mul_e_sum` on given (E, H, 1) logits and (N, H, F) features, "
         "against `dgl.ops.edge_softmax` and `dgl.ops.u_mul_e_sum` (the kernel of `update_all(u_mul_e, sum)`)",
         "",

@@ -50,7 +50,7 @@ from typing import NamedTuple
 import torch
 from torch.autograd.function import once_differentiable
 
-from .graph import CSR, Graph
+from .graph import Graph, _group
 
 # Below this many multiply-adds (edges x heads x features) a sparse product costs more in set-up and
 # thread start-up than it saves: the toy graphs of the chapters and widgets take the plain path.
@@ -104,21 +104,22 @@ def _adds_in_order(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
-def _sum_into(x: torch.Tensor, dim: int, index: torch.Tensor, runs: CSR, n: int) -> torch.Tensor:
-    """Slices of ``x`` along ``dim`` summed into ``n`` bins: bin ``v`` gets every slice ``k`` with
-    ``index[k] == v``, added in increasing ``k``. ``runs`` groups the ``k`` by bin (``graph.csr()`` for
-    ``index = graph.dst``, ``graph._csr_by_source()`` for ``graph.src``)."""
+def _sum_into(x: torch.Tensor, dim: int, graph: Graph, into_sources: bool = False) -> torch.Tensor:
+    """Slices of ``x`` along ``dim``, one per edge, summed into their destinations (or sources): node
+    ``v`` gets every slice ``k`` with ``dst[k] == v``, added in increasing ``k``."""
+    index, n = (graph.src, graph.num_src_nodes) if into_sources else (graph.dst, graph.num_dst_nodes)
     if _adds_in_order(x.device):
         shape = list(x.shape)
         shape[dim] = n
         return x.new_zeros(shape).index_add_(dim, index, x)
-    rows = x.movedim(dim, 0).index_select(0, runs.eids)  # atomics on GPUs: sum each sorted run in order
+    runs = graph._csr_by_source() if into_sources else graph.csr()   # atomics on GPUs: sum sorted runs
+    rows = x.movedim(dim, 0).index_select(0, runs.eids)
     return torch.segment_reduce(rows, "sum", offsets=runs.indptr).movedim(0, dim)
 
 
 # --- sparse products ------------------------------------------------------------------------------
 def _column_blocks(x: torch.Tensor) -> int:
-    """Into how many column blocks to cut the sparse matrix of a product with ``x`` (H, n_cols, F).
+    """Into how many column blocks to cut the sparse matrix of a product with ``x`` (n_cols, F).
 
     A product reads the rows of ``x`` in random order; once they no longer fit in the cache, nearly
     every read is a miss. Cutting the sparse matrix into blocks of columns (``x`` into blocks of
@@ -127,15 +128,19 @@ def _column_blocks(x: torch.Tensor) -> int:
     """
     if x.device.type != "cpu":
         return 1
-    return max(1, math.ceil(x.shape[1] * x.shape[2] * x.element_size() / CACHE_BYTES))
+    return max(1, math.ceil(x.numel() * x.element_size() / CACHE_BYTES))
 
 
 def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
     """The CSR by destination (or ``by_source``, by source) cut into ``count`` column blocks; cached."""
     def build():
-        csr = graph._csr_by_source() if by_source else graph.csr()
+        # By source, the grouping itself is not kept: only the blocks are (and the int64 ids go).
+        csr = _group(graph.src, graph.dst, graph.num_src_nodes) if by_source else graph.csr()
         n_rows, n_cols = csr.indptr.numel() - 1, graph.num_dst_nodes if by_source else graph.num_src_nodes
         small = max(n_rows, n_cols, csr.indices.numel()) < 2**31
+        if count == 1:
+            return (Block(csr.indptr.int(), csr.indices.int(), csr.eids, 0, n_cols) if small
+                    else Block(*csr, 0, n_cols)),
         rows = torch.repeat_interleave(torch.arange(n_rows, device=graph.device), csr.indptr.diff())
         bounds = [n_cols * b // count for b in range(count + 1)]
         out = []
@@ -161,43 +166,46 @@ def _csr_matrix(block: Block, values: torch.Tensor) -> torch.Tensor:
 
 
 def _spmm(graph: Graph, by_source: bool, alpha, x: torch.Tensor) -> torch.Tensor:
-    """Per head ``k``: ``A_k @ x[k]`` with ``A_k`` the CSR of ``graph`` (by destination, or by source)
-    holding ``alpha[:, k]`` (all ones where ``alpha`` is None).
+    """Per head ``k``: ``A_k @ x[:, k]`` with ``A_k`` the CSR of ``graph`` (by destination, or by
+    source) holding ``alpha[:, k]`` (all ones where ``alpha`` is None).
 
-    ``alpha`` (E, H), ``x`` (H, n_cols, F) head-major -> (n_rows, H, F). One product per head and
-    column block; the heads share the structure, so none of it is copied.
+    ``alpha`` (E, H), ``x`` (n_cols, H, F) -> (n_rows, H, F). One product per head and column block;
+    the heads share the structure, so none of it is copied. Heads are taken one at a time, so the
+    extra memory is one head's worth.
     """
-    heads = x.shape[0]
+    n_cols, heads, feats = x.shape
     a = None if alpha is None else _heads_first(alpha)                 # (H, E), edge order
     out = None
-    for block in _blocks(graph, by_source, _column_blocks(x)):
-        values = x.new_ones(block.eids.numel()).expand(heads, -1) if a is None else _pick(a, block.eids)
-        rows = x[:, block.start:block.stop]
-        if out is None:
-            out = x.new_empty(heads, block.indptr.numel() - 1, x.shape[2])
-            for k in range(heads):
-                torch.mm(_csr_matrix(block, values[k]), rows[k], out=out[k])
-        else:
-            for k in range(heads):
-                out[k].addmm_(_csr_matrix(block, values[k]), rows[k])
-    return out.transpose(0, 1).contiguous()
+    for k in range(heads):
+        xk = x[:, k].contiguous()                                       # (n_cols, F)
+        yk = None
+        for block in _blocks(graph, by_source, _column_blocks(xk)):
+            values = xk.new_ones(block.eids.numel()) if a is None else _pick(a[k:k + 1], block.eids)[0]
+            product = (_csr_matrix(block, values), xk[block.start:block.stop])
+            yk = torch.mm(*product) if yk is None else yk.addmm_(*product)
+        if heads == 1:
+            return yk.unsqueeze(1)
+        out = x.new_empty(yk.shape[0], heads, feats) if out is None else out
+        out[:, k] = yk
+        del xk, yk, values, product  # before the next head's are made
+    return out
 
 
 def _sddmm(graph: Graph, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Per head and edge ``(i <- j)`` of ``graph.csr()``, in its run order: ``<g[k, i], x[k, j]>`` -> (H, E).
+    """``<g[dst_e, k], x[src_e, k]>`` for every edge ``e`` and head ``k``: ``(H, E)``, head-major.
 
-    ``g`` (H, N_dst, F), ``x`` (H, N_src, F), head-major. ``torch.sparse.sampled_addmm`` computes
-    ``g @ x.T`` only where the CSR has entries, i.e. one dot product per edge, without an (E, F) tensor.
+    ``g`` (N_dst, H, F), ``x`` (N_src, H, F). ``torch.sparse.sampled_addmm`` computes ``g @ x.T`` only
+    where the CSR has entries, one dot product per edge, without an (E, F) tensor; its results,
+    in run order, are put back in edge order.
     """
     (block,) = _blocks(graph, False, 1)
     where = _csr_matrix(block, g.new_zeros(block.eids.numel()))
-    return torch.stack([torch.sparse.sampled_addmm(where, g[k], x[k].t(), beta=0.0).values()
-                        for k in range(x.shape[0])])
-
-
-def _heads_major(x: torch.Tensor) -> torch.Tensor:
-    """A per-node ``(n, H, F)`` tensor as a contiguous ``(H, n, F)``."""
-    return x.transpose(0, 1).contiguous()
+    out = g.new_empty(g.shape[1], block.eids.numel())
+    for k in range(g.shape[1]):
+        dots = torch.sparse.sampled_addmm(where, g[:, k].contiguous(), x[:, k].contiguous().t(), beta=0.0)
+        out[k].index_copy_(0, block.eids, dots.values())
+        del dots  # before the next head's are made
+    return out
 
 
 # --- the three ops ------------------------------------------------------------------------------------
@@ -206,11 +214,11 @@ class UAddV(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, el, er, graph: Graph):
-        tail = torch.broadcast_shapes(el.shape[1:], er.shape[1:])
-        left = _heads_first(el.expand(el.shape[0], *tail))            # (C, N_src)
-        right = _heads_first(er.expand(er.shape[0], *tail))           # (C, N_dst)
+        tail, dtype = torch.broadcast_shapes(el.shape[1:], er.shape[1:]), torch.promote_types(el.dtype, er.dtype)
+        left = _heads_first(el.expand(el.shape[0], *tail).to(dtype))  # (C, N_src)
+        right = _heads_first(er.expand(er.shape[0], *tail).to(dtype))  # (C, N_dst)
         ctx.graph, ctx.inputs = graph, ((el.shape, el.dtype), (er.shape, er.dtype))
-        return _edge_view(_pick(left, graph.src) + _pick(right, graph.dst), (graph.num_edges, *tail))
+        return _edge_view(_pick(left, graph.src).add_(_pick(right, graph.dst)), (graph.num_edges, *tail))
 
     @staticmethod
     @once_differentiable
@@ -219,10 +227,10 @@ class UAddV(torch.autograd.Function):
         g, tail = _heads_first(grad), grad.shape[1:]                  # (C, E)
         grad_el = grad_er = None
         if ctx.needs_input_grad[0]:  # over the out-edges of each source
-            s = _sum_into(g, 1, graph.src, graph._csr_by_source(), graph.num_src_nodes)
+            s = _sum_into(g, 1, graph, into_sources=True)
             grad_el = _node_rows(s, (graph.num_src_nodes, *tail)).sum_to_size(el_shape).to(el_dtype)
         if ctx.needs_input_grad[1]:  # over the in-edges of each destination
-            s = _sum_into(g, 1, graph.dst, graph.csr(), graph.num_dst_nodes)
+            s = _sum_into(g, 1, graph)
             grad_er = _node_rows(s, (graph.num_dst_nodes, *tail)).sum_to_size(er_shape).to(er_dtype)
         return grad_el, grad_er, None
 
@@ -235,9 +243,11 @@ class EdgeSoftmax(torch.autograd.Function):
         x, dst, n = _heads_first(logits), graph.dst, graph.num_dst_nodes       # (C, E)
         peak = x.new_full((x.shape[0], n), -math.inf).scatter_reduce_(   # max_k e_ik: a shift that cancels
             1, dst.expand_as(x), x, "amax")
-        w = (x - _pick(peak, dst)).exp_()
-        total = _sum_into(w, 1, dst, graph.csr(), n)                   # >= 1 wherever there are edges
-        alpha = _edge_view(w.div_(_pick(total, dst)), logits.shape)
+        w = _pick(peak, dst).neg_().add_(x).exp_()                     # exp(e_ij - max), in place
+        total = _sum_into(w, 1, graph)                                 # >= 1 wherever there are edges
+        for w_row, total_row in zip(w, total):                         # a row at a time: small temporaries
+            w_row.div_(total_row.index_select(0, dst))
+        alpha = _edge_view(w, logits.shape)
         ctx.graph = graph
         ctx.save_for_backward(alpha)
         return alpha
@@ -248,8 +258,10 @@ class EdgeSoftmax(torch.autograd.Function):
         (alpha,) = ctx.saved_tensors
         graph, a = ctx.graph, _heads_first(alpha)                      # a view: never modify it
         p = a * _heads_first(grad)                                     # p_ij = alpha_ij g_ij
-        s = _sum_into(p, 1, graph.dst, graph.csr(), graph.num_dst_nodes)  # s_i = sum_k alpha_ik g_ik
-        return _edge_view(p.sub_(a * _pick(s, graph.dst)), alpha.shape), None  # alpha_ij (g_ij - s_i)
+        s = _sum_into(p, 1, graph)                                     # s_i = sum_k alpha_ik g_ik
+        for p_row, s_row, a_row in zip(p, s, a):                       # alpha_ij (g_ij - s_i), a row at a time
+            p_row.sub_(s_row.index_select(0, graph.dst).mul_(a_row))
+        return _edge_view(p, alpha.shape), None
 
 
 class UMulESum(torch.autograd.Function):
@@ -264,36 +276,30 @@ class UMulESum(torch.autograd.Function):
         ctx.save_for_backward(h, alpha)
         if not _sparse_ok(h, graph.num_edges):
             return _gather_sum(graph, h, alpha, by_source=False)
-        return _spmm(graph, False, alpha, _heads_major(h))
+        return _spmm(graph, False, alpha, h)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         h, alpha = ctx.saved_tensors
         graph = ctx.graph
-        sparse = _sparse_ok(h, graph.num_edges)
         grad_h = grad_alpha = None
-        g = _heads_major(grad) if sparse else grad                      # (H, N_dst, F) for the products
-        if ctx.needs_input_grad[0]:  # dL/dh_j = sum_i alpha_ij dL/dy_i: the same sum, edges turned around
-            grad_h = (_spmm(graph, True, alpha, g) if sparse
-                      else _gather_sum(graph, grad, alpha, by_source=True))
+        sparse = _sparse_ok(h, graph.num_edges)
+        # (dL/dalpha first: its temporaries are the larger, so they come before dL/dh is held)
         if ctx.needs_input_grad[1]:  # dL/dalpha_ij = <dL/dy_i, h_j>, one dot product per edge
             if sparse:
-                dots = _sddmm(graph, g, _heads_major(h))                 # (H, E), run order
-                grad_alpha = _edge_view(_pick(dots, graph._csr_position()), (graph.num_edges, h.shape[1]))
+                grad_alpha = _edge_view(_sddmm(graph, grad, h), (graph.num_edges, h.shape[1]))
             else:
                 grad_alpha = (grad.index_select(0, graph.dst) * h.index_select(0, graph.src)).sum(-1)
+        if ctx.needs_input_grad[0]:  # dL/dh_j = sum_i alpha_ij dL/dy_i: the same sum, edges turned around
+            grad_h = _spmm(graph, True, alpha, grad) if sparse else _gather_sum(graph, grad, alpha, by_source=True)
         return grad_h, grad_alpha, None
 
 
 def _gather_sum(graph: Graph, x: torch.Tensor, alpha, by_source: bool) -> torch.Tensor:
     """The plain path: ``alpha * x[src]`` summed into each destination (or, ``by_source``,
     ``alpha * x[dst]`` into each source). ``x`` (n, H, F), ``alpha`` (E, H) or None."""
-    if by_source:
-        ends, ids, runs, count = graph.dst, graph.src, graph._csr_by_source(), graph.num_src_nodes
-    else:
-        ends, ids, runs, count = graph.src, graph.dst, graph.csr(), graph.num_dst_nodes
-    messages = x.index_select(0, ends)                                  # (E, H, F)
+    messages = x.index_select(0, graph.dst if by_source else graph.src)  # (E, H, F)
     if alpha is not None:
         messages = messages * alpha.unsqueeze(-1)
-    return _sum_into(messages, 0, ids, runs, count)
+    return _sum_into(messages, 0, graph, into_sources=by_source)

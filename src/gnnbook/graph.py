@@ -152,13 +152,6 @@ class Graph:
         ``indices`` the destinations, ``eids`` the edge ids; cached. Backward passes sum over it."""
         return self._cached("csr_by_source", lambda: _group(self.src, self.dst, self.num_src_nodes))
 
-    def _csr_position(self) -> torch.Tensor:
-        """Where each edge sits in :meth:`csr` order (the inverse permutation of ``csr().eids``); cached."""
-        def build():
-            eids = self.csr().eids
-            return torch.empty_like(eids).scatter_(0, eids, torch.arange(eids.numel(), device=self.device))
-        return self._cached("csr_position", build)
-
     def _homogeneous(self, what: str) -> None:
         if self.is_bipartite:
             raise ValueError(f"{what} needs a homogeneous graph; this one is bipartite")

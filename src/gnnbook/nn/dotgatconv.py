@@ -5,7 +5,7 @@ from torch import nn
 
 from .. import ops
 from . import _checks
-from .gatconv import init_heads, init_projections, projections
+from .gatconv import init_heads, init_projections, project, projections
 
 
 class DotGATConv(nn.Module):
@@ -43,8 +43,7 @@ class DotGATConv(nn.Module):
             graph, feat, (self._in_src_feats, self._in_dst_feats), fc_src.weight)
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         heads = (self._num_heads, self._out_feats)
-        k = fc_src(h_src).view(-1, *heads)                                # k_j = v_j = W h_j
-        q = fc_dst(h_dst).view(-1, *heads)                                # q_i = W h_i
+        k, q = project(fc_src, fc_dst, feat, h_src, h_dst, heads)         # k_j = v_j = W h_j, q_i = W h_i
         # q_i . k_j is not a source term plus a destination term, so it cannot be a u_add_v:
         # it is DGL's u_dot_v, a gather of both ends of every edge.
         e = (k[g.src] * q[g.dst]).sum(-1, keepdim=True) / self._out_feats ** 0.5  # e_ij, (E, H, 1)

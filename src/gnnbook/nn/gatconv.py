@@ -33,6 +33,16 @@ def projections(layer: nn.Module) -> tuple[nn.Linear, nn.Linear]:
     return (layer.fc, layer.fc) if hasattr(layer, "fc") else (layer.fc_src, layer.fc_dst)
 
 
+def project(fc_src, fc_dst, feat, h_src, h_dst, heads) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(z_src, z_dst)``, both ends projected, shape ``(N, H, F)``. With one shared projection and one
+    feature tensor, destination ``i`` is source ``i``: its ``z`` is a row of ``z_src``, not a second
+    product (as in DGL)."""
+    z_src = fc_src(h_src).view(-1, *heads)
+    if fc_dst is fc_src and not isinstance(feat, (tuple, list)):
+        return z_src, z_src[: h_dst.shape[0]]
+    return z_src, fc_dst(h_dst).view(-1, *heads)
+
+
 def residual_branch(residual: bool, in_dst_feats: int, width: int, bias: bool):
     """DGL's residual rule: none, the identity when widths agree, else a linear map (with bias)."""
     if not residual:
@@ -120,8 +130,7 @@ class GATConv(nn.Module):
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         edge_weight = _checks.edge_weights(g, edge_weight, h_src)
         heads = (self._num_heads, self._out_feats)
-        z_src = fc_src(h_src).view(-1, *heads)                            # z_j = W h_j
-        z_dst = fc_dst(h_dst).view(-1, *heads)                            # z_i = W h_i
+        z_src, z_dst = project(fc_src, fc_dst, feat, h_src, h_dst, heads)  # z_j = W h_j, z_i = W h_i
         el = (z_src * self.attn_l).sum(-1, keepdim=True)                  # a_l^T z_j, (N_src, H, 1)
         er = (z_dst * self.attn_r).sum(-1, keepdim=True)                  # a_r^T z_i, (N_dst, H, 1)
         e = self.leaky_relu(ops.u_add_v(g, el, er))                       # e_ij, (E, H, 1)

@@ -6,7 +6,7 @@ from torch import nn
 
 from .. import ops
 from . import _checks
-from .gatconv import RELU_GAIN, add_residual, init_heads, reset_residual, residual_branch
+from .gatconv import RELU_GAIN, add_residual, init_heads, project, reset_residual, residual_branch
 
 
 class GATv2Conv(nn.Module):
@@ -66,8 +66,7 @@ class GATv2Conv(nn.Module):
             graph, feat, (self._in_src_feats, self._in_dst_feats), self.fc_src.weight, self.feat_drop)
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         heads = (self._num_heads, self._out_feats)
-        z_src = self.fc_src(h_src).view(-1, *heads)                       # z_j = W_s h_j + b_s
-        z_dst = self.fc_dst(h_dst).view(-1, *heads)                       # z_i = W_d h_i + b_d
+        z_src, z_dst = project(self.fc_src, self.fc_dst, feat, h_src, h_dst, heads)  # W_s h_j + b_s, W_d h_i + b_d
         s = self.leaky_relu(ops.u_add_v(g, z_src, z_dst))                 # LeakyReLU(z_i + z_j), (E, H, F)
         e = (s * self.attn).sum(-1, keepdim=True)                         # e_ij = a^T (...), (E, H, 1)
         alpha = self.attn_drop(ops.edge_softmax(g, e))                    # alpha_ij
