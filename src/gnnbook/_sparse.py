@@ -182,7 +182,11 @@ def _spmm(graph: Graph, by_source: bool, alpha, x: torch.Tensor) -> torch.Tensor
         for block in _blocks(graph, by_source, _column_blocks(xk)):
             values = xk.new_ones(block.eids.numel()) if a is None else _pick(a[k:k + 1], block.eids)[0]
             product = (_csr_matrix(block, values), xk[block.start:block.stop])
-            yk = torch.mm(*product) if yk is None else yk.addmm_(*product)
+            if yk is None:  # beta=0 into an empty tensor: `A @ x` would zero it first, then copy
+                yk = xk.new_empty(block.indptr.numel() - 1, feats)
+                torch.addmm(yk, *product, beta=0.0, out=yk)
+            else:
+                yk.addmm_(*product)
         if heads == 1:
             return yk.unsqueeze(1)
         out = x.new_empty(yk.shape[0], heads, feats) if out is None else out

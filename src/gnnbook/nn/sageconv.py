@@ -7,7 +7,6 @@ from torch import nn
 from .. import ops
 from ..graph import Graph
 from . import _checks
-from .graphconv import edge_norm
 
 AGGREGATORS = ("mean", "gcn", "pool", "lstm")
 
@@ -103,11 +102,12 @@ class SAGEConv(nn.Module):
         # W_neigh is linear, so it can go before the sum: W sum_j h_j = sum_j W h_j (cheaper when it narrows).
         first = self._in_src_feats > self._out_feats
         project = self.fc_neigh if first else nn.Identity()
-        if self._aggre_type == "mean":                                    # sum_j (w_ji / d_i) h_j
-            h_n = ops.u_mul_e_sum(g, project(h_src), edge_norm(g, "right", h_src.dtype, w))
-        else:                                                             # (h_i + sum_j w_ji h_j) / (d_i + 1)
-            deg = g.in_degrees().to(h_src).unsqueeze(-1)
-            h_n = (ops.u_mul_e_sum(g, project(h_src), w) + project(h_dst)) / (deg + 1)
+        deg = g.in_degrees().to(h_src).unsqueeze(-1)
+        total = ops.u_mul_e_sum(g, project(h_src), w)                     # sum_j w_ji h_j
+        if self._aggre_type == "mean":
+            h_n = total.div_(deg.clamp(min=1))                            # / d_i (in place: a large tensor)
+        else:
+            h_n = (total + project(h_dst)) / (deg + 1)                    # (h_i + sum_j w_ji h_j) / (d_i + 1)
         return h_n if first else self.fc_neigh(h_n)
 
     def forward(self, graph, feat, edge_weight=None):
