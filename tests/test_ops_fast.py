@@ -192,21 +192,13 @@ def test_sums_in_edge_order_on_every_path(monkeypatch):
         assert torch.equal(a, b)
 
 
-def test_edge_tensors_are_head_major():
-    """Per-edge outputs are (C, E) in memory, so the ops pass them on without transposes."""
+def test_edge_tensors_are_contiguous():
+    """Per-edge outputs are ordinary (E, *) tensors: other libraries (DGL) may write into copies of
+    their layout, and users call .view on them."""
     g = GRAPHS[0][1]
     el, er, h, _ = _inputs(g, (4, 1), (4, 3), (4,))
     e = ops.u_add_v(g, el, er)
     alpha = ops.edge_softmax(g, torch.nn.functional.leaky_relu(e, 0.2))
-    for x in (e, alpha):
-        assert x.shape == (g.num_edges, 4, 1) and x.stride()[:2] == (1, g.num_edges)
-    assert alpha.reshape(g.num_edges, 4).t().is_contiguous()
-
-
-def test_float32_close_to_float64():
-    g = GRAPHS[0][1]
-    el, er, h, a_tail = _inputs(g, (4, 1), (4, 3), (4, 1))
-    _, out64 = _pipeline(FAST, g, el, er, h, a_tail)
-    _, out32 = _pipeline(FAST, g, el.float(), er.float(), h.float(), a_tail)
-    assert out32.dtype == torch.float32
-    torch.testing.assert_close(out32.double(), out64, rtol=1e-5, atol=1e-5)
+    (grad,) = torch.autograd.grad(ops.u_mul_e_sum(g, h, alpha.squeeze(-1)).sum(), alpha)
+    for x in (e, alpha, grad):
+        assert x.shape == (g.num_edges, 4, 1) and x.is_contiguous()

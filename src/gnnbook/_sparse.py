@@ -18,8 +18,10 @@ any order.
 sparse matrix :math:`A \in \mathbb{R}^{N_{dst} \times N_{src}}`, :math:`A_{ij} = \alpha_{ij}`, with
 :math:`H`: ``graph.csr()`` groups the in-edges of each destination :math:`i` into positions
 ``indptr[i]:indptr[i+1]`` (sources in ``indices``, edge ids in ``eids``), and ``alpha[eids]`` are then
-the CSR values. ``graph._csr_by_source()`` is the same edges grouped by source: the CSR of
-:math:`A^\top`. Backward, for :math:`Y = A H` and a loss :math:`L`:
+the CSR values; the same edges grouped by source give the CSR of :math:`A^\top`. The products run
+one head at a time (the extra memory is one head's worth) with int32 indices (about twice as fast as
+int64), and with features too wide for the cache the matrix is cut into blocks of columns whose
+rows of :math:`H` fit (:func:`_column_blocks`). Backward, for :math:`Y = A H` and a loss :math:`L`:
 
 .. math::
     \frac{\partial L}{\partial h_j} = \sum_{i} \alpha_{ij} \frac{\partial L}{\partial y_i}
@@ -78,14 +80,20 @@ def _sparse_ok(x: torch.Tensor, n_edges: int) -> bool:
 
 
 # --- layout ---------------------------------------------------------------------------------------
+def _columns(x: torch.Tensor) -> torch.Tensor:
+    """A per-edge tensor ``(E, *)`` seen as ``(C, E)``: a transposed view, no copy."""
+    return x.reshape(x.shape[0], math.prod(x.shape[1:])).t()
+
+
 def _heads_first(x: torch.Tensor) -> torch.Tensor:
     """A per-edge or per-node tensor ``(E, *)`` as a contiguous ``(C, E)``: free for a head-major one."""
     return x.reshape(x.shape[0], math.prod(x.shape[1:])).t().contiguous()
 
 
-def _edge_view(x: torch.Tensor, shape) -> torch.Tensor:
-    """``(C, E)`` seen as the per-edge tensor ``shape = (E, *)``, without a copy (head-major)."""
-    return x.t().view(shape)
+def _edge_rows(x: torch.Tensor, shape) -> torch.Tensor:
+    """``(C, E)`` back to an ordinary contiguous per-edge tensor of ``shape = (E, *)`` (free when ``x``
+    is a transposed view of one)."""
+    return x.t().contiguous().view(shape)
 
 
 def _node_rows(x: torch.Tensor, shape) -> torch.Tensor:
@@ -174,29 +182,25 @@ def _spmm(graph: Graph, by_source: bool, alpha, x: torch.Tensor) -> torch.Tensor
     extra memory is one head's worth.
     """
     n_cols, heads, feats = x.shape
-    a = None if alpha is None else _heads_first(alpha)                 # (H, E), edge order
-    out = None
+    blocks = _blocks(graph, by_source, _column_blocks(x[:, 0]))
+    # Each block's values for all heads, in its run order: one gather of whole rows.
+    picked = [None if alpha is None else alpha.index_select(0, block.eids) for block in blocks]
+    out = x.new_empty(blocks[0].indptr.numel() - 1, heads, feats)
     for k in range(heads):
-        xk = x[:, k].contiguous()                                       # (n_cols, F)
-        yk = None
-        for block in _blocks(graph, by_source, _column_blocks(xk)):
-            values = xk.new_ones(block.eids.numel()) if a is None else _pick(a[k:k + 1], block.eids)[0]
+        xk, yk = x[:, k].contiguous(), out[:, k]                        # (n_cols, F), (n_rows, F)
+        for i, (block, rows) in enumerate(zip(blocks, picked)):
+            values = xk.new_ones(block.eids.numel()) if rows is None else rows[:, k].contiguous()
             product = (_csr_matrix(block, values), xk[block.start:block.stop])
-            if yk is None:  # beta=0 into an empty tensor: `A @ x` would zero it first, then copy
-                yk = xk.new_empty(block.indptr.numel() - 1, feats)
+            if i == 0:  # beta=0 straight into the output: `A @ x` would zero a new tensor, then copy
                 torch.addmm(yk, *product, beta=0.0, out=yk)
             else:
                 yk.addmm_(*product)
-        if heads == 1:
-            return yk.unsqueeze(1)
-        out = x.new_empty(yk.shape[0], heads, feats) if out is None else out
-        out[:, k] = yk
-        del xk, yk, values, product  # before the next head's are made
+        del xk, values, product  # before the next head's are made
     return out
 
 
 def _sddmm(graph: Graph, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``<g[dst_e, k], x[src_e, k]>`` for every edge ``e`` and head ``k``: ``(H, E)``, head-major.
+    """``<g[dst_e, k], x[src_e, k]>`` for every edge ``e`` and head ``k``: ``(E, H)``.
 
     ``g`` (N_dst, H, F), ``x`` (N_src, H, F). ``torch.sparse.sampled_addmm`` computes ``g @ x.T`` only
     where the CSR has entries, one dot product per edge, without an (E, F) tensor; its results,
@@ -204,12 +208,12 @@ def _sddmm(graph: Graph, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """
     (block,) = _blocks(graph, False, 1)
     where = _csr_matrix(block, g.new_zeros(block.eids.numel()))
-    out = g.new_empty(g.shape[1], block.eids.numel())
+    runs = g.new_empty(block.eids.numel(), g.shape[1])                 # (E, H) in run order
     for k in range(g.shape[1]):
         dots = torch.sparse.sampled_addmm(where, g[:, k].contiguous(), x[:, k].contiguous().t(), beta=0.0)
-        out[k].index_copy_(0, block.eids, dots.values())
+        runs[:, k] = dots.values()
         del dots  # before the next head's are made
-    return out
+    return runs.new_empty(runs.shape).index_copy_(0, block.eids, runs)  # back in edge order
 
 
 # --- the three ops ------------------------------------------------------------------------------------
@@ -219,16 +223,18 @@ class UAddV(torch.autograd.Function):
     @staticmethod
     def forward(ctx, el, er, graph: Graph):
         tail, dtype = torch.broadcast_shapes(el.shape[1:], er.shape[1:]), torch.promote_types(el.dtype, er.dtype)
-        left = _heads_first(el.expand(el.shape[0], *tail).to(dtype))  # (C, N_src)
-        right = _heads_first(er.expand(er.shape[0], *tail).to(dtype))  # (C, N_dst)
+        width = math.prod(tail)
+        left = el.expand(el.shape[0], *tail).to(dtype).reshape(-1, width)    # (N_src, C)
+        right = er.expand(er.shape[0], *tail).to(dtype).reshape(-1, width)   # (N_dst, C)
         ctx.graph, ctx.inputs = graph, ((el.shape, el.dtype), (er.shape, er.dtype))
-        return _edge_view(_pick(left, graph.src).add_(_pick(right, graph.dst)), (graph.num_edges, *tail))
+        e = left.index_select(0, graph.src).add_(right.index_select(0, graph.dst))
+        return e.view(graph.num_edges, *tail)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         graph, ((el_shape, el_dtype), (er_shape, er_dtype)) = ctx.graph, ctx.inputs
-        g, tail = _heads_first(grad), grad.shape[1:]                  # (C, E)
+        g, tail = _columns(grad), grad.shape[1:]                      # (C, E) view
         grad_el = grad_er = None
         if ctx.needs_input_grad[0]:  # over the out-edges of each source
             s = _sum_into(g, 1, graph, into_sources=True)
@@ -244,14 +250,15 @@ class EdgeSoftmax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, graph: Graph):
-        x, dst, n = _heads_first(logits), graph.dst, graph.num_dst_nodes       # (C, E)
+        x, dst, n = _columns(logits), graph.dst, graph.num_dst_nodes  # (C, E) view
         peak = x.new_full((x.shape[0], n), -math.inf).scatter_reduce_(   # max_k e_ik: a shift that cancels
             1, dst.expand_as(x), x, "amax")
-        w = _pick(peak, dst).neg_().add_(x).exp_()                     # exp(e_ij - max), in place
+        w = _pick(peak, dst).neg_().add_(x).exp_()                     # exp(e_ij - max), (C, E)
         total = _sum_into(w, 1, graph)                                 # >= 1 wherever there are edges
-        for w_row, total_row in zip(w, total):                         # a row at a time: small temporaries
-            w_row.div_(total_row.index_select(0, dst))
-        alpha = _edge_view(w, logits.shape)
+        out = w.new_empty(logits.shape).view(logits.shape[0], w.shape[0])  # (E, C): returned contiguous
+        for k, (w_row, total_row) in enumerate(zip(w, total)):         # a row at a time: small temporaries
+            torch.div(w_row, total_row.index_select(0, dst), out=out[:, k])
+        alpha = out.view(logits.shape)
         ctx.graph = graph
         ctx.save_for_backward(alpha)
         return alpha
@@ -260,12 +267,12 @@ class EdgeSoftmax(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad):
         (alpha,) = ctx.saved_tensors
-        graph, a = ctx.graph, _heads_first(alpha)                      # a view: never modify it
-        p = a * _heads_first(grad)                                     # p_ij = alpha_ij g_ij
+        graph, a = ctx.graph, _columns(alpha)                          # (C, E) views
+        p = a * _columns(grad)                                         # p_ij = alpha_ij g_ij
         s = _sum_into(p, 1, graph)                                     # s_i = sum_k alpha_ik g_ik
         for p_row, s_row, a_row in zip(p, s, a):                       # alpha_ij (g_ij - s_i), a row at a time
             p_row.sub_(s_row.index_select(0, graph.dst).mul_(a_row))
-        return _edge_view(p, alpha.shape), None
+        return _edge_rows(p, alpha.shape), None
 
 
 class UMulESum(torch.autograd.Function):
@@ -292,7 +299,7 @@ class UMulESum(torch.autograd.Function):
         # (dL/dalpha first: its temporaries are the larger, so they come before dL/dh is held)
         if ctx.needs_input_grad[1]:  # dL/dalpha_ij = <dL/dy_i, h_j>, one dot product per edge
             if sparse:
-                grad_alpha = _edge_view(_sddmm(graph, grad, h), (graph.num_edges, h.shape[1]))
+                grad_alpha = _sddmm(graph, grad, h)
             else:
                 grad_alpha = (grad.index_select(0, graph.dst) * h.index_select(0, graph.src)).sum(-1)
         if ctx.needs_input_grad[0]:  # dL/dh_j = sum_i alpha_ij dL/dy_i: the same sum, edges turned around
