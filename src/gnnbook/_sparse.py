@@ -1,11 +1,11 @@
 r"""The fast path behind :mod:`gnnbook.ops`: gathers, ordered sums and CSR products, with hand-written backward.
 
-**Layout.** Per-edge tensors of logical shape ``(E, *)`` are stored **head-major**: physically
-``(C, E)`` with ``C = prod(*)``, returned as a transposed view (``x.is_contiguous()`` is then false for
-``C > 1``, as for a channels-last image; ``reshape``, element-wise ops and indexing work as usual).
-Picking the edges' endpoints from a node tensor is then one ``gather`` per row of ``C`` and every
-element-wise step (LeakyReLU, dropout, the softmax's exp) runs over contiguous memory, so the three
-ops hand each other their tensors without a single transpose.
+**Layout.** Per-edge tensors are ordinary contiguous ``(E, *)`` tensors, as in DGL. Inside the ops
+they are read as ``(C, E)`` (``C = prod(*)``) through a transposed view, without a copy: sums and
+maxima over each node's edges run along rows of ``C``, and a per-node value is broadcast to the
+edges with one ``gather`` from a small ``(C, N)`` table. (Returning the ``(C, E)``
+layout itself would save a few transposes, but a non-contiguous result surprises: DGL refuses to
+write into a copy of its layout, and ``.view`` fails on it.)
 
 **Sums over edges**, :math:`s_i = \sum_{k:\, \mathrm{dst}_k = i} x_k`: on the CPU, ``index_add_``
 adds in edge order, one edge after another, which gives the same bits on every run and thread count.
@@ -83,11 +83,6 @@ def _sparse_ok(x: torch.Tensor, n_edges: int) -> bool:
 def _columns(x: torch.Tensor) -> torch.Tensor:
     """A per-edge tensor ``(E, *)`` seen as ``(C, E)``: a transposed view, no copy."""
     return x.reshape(x.shape[0], math.prod(x.shape[1:])).t()
-
-
-def _heads_first(x: torch.Tensor) -> torch.Tensor:
-    """A per-edge or per-node tensor ``(E, *)`` as a contiguous ``(C, E)``: free for a head-major one."""
-    return x.reshape(x.shape[0], math.prod(x.shape[1:])).t().contiguous()
 
 
 def _edge_rows(x: torch.Tensor, shape) -> torch.Tensor:
@@ -218,7 +213,7 @@ def _sddmm(graph: Graph, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 # --- the three ops ------------------------------------------------------------------------------------
 class UAddV(torch.autograd.Function):
-    """``e_k = el[src_k] + er[dst_k]``, head-major; backward sums each edge's gradient into its two ends."""
+    """``e_k = el[src_k] + er[dst_k]``; backward sums each edge's gradient into its two ends."""
 
     @staticmethod
     def forward(ctx, el, er, graph: Graph):
@@ -246,7 +241,7 @@ class UAddV(torch.autograd.Function):
 
 
 class EdgeSoftmax(torch.autograd.Function):
-    """Softmax over each destination's in-edges, head-major. Saves only its output ``alpha``."""
+    """Softmax over each destination's in-edges. Saves only its output ``alpha``."""
 
     @staticmethod
     def forward(ctx, logits, graph: Graph):

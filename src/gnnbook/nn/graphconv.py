@@ -12,12 +12,13 @@ NORMS = ("both", "right", "left", "none")
 
 
 def edge_norm(graph: Graph, norm: str, dtype: torch.dtype, edge_weight=None):
-    r"""GraphConv's weight on each edge :math:`j \to i`: :math:`c_{ji} = w_{ji} / \sqrt{d^\mathrm{out}_j d^\mathrm{in}_i}`.
+    r"""GraphConv's weight on each edge :math:`j \to i`.
 
-    That is for ``norm='both'``; 'right' gives :math:`w_{ji} / d^\mathrm{in}_i` (a mean), 'left'
-    :math:`w_{ji} / d^\mathrm{out}_j`, 'none' just :math:`w_{ji}` (``None`` when there are no weights:
-    all ones). Degrees count edges, at least 1. Chapter "GCN" derives the weights; they depend only
-    on the graph, so they are computed once per graph and dtype.
+    ``'both'``: :math:`c_{ji} = w_{ji} / \sqrt{d^\mathrm{out}_j d^\mathrm{in}_i}`;
+    ``'right'``: :math:`w_{ji} / d^\mathrm{in}_i` (a mean); ``'left'``: :math:`w_{ji} / d^\mathrm{out}_j`;
+    ``'none'``: :math:`w_{ji}` (``None`` without weights: all ones). Degrees count edges, at
+    least 1. Chapter "GCN" derives the weights; they depend only on the graph, so they are
+    computed once per graph and dtype.
     """
     if norm == "none":
         return edge_weight
@@ -25,7 +26,8 @@ def edge_norm(graph: Graph, norm: str, dtype: torch.dtype, edge_weight=None):
     def build():
         d_out = graph.out_degrees().clamp(min=1).to(dtype).index_select(0, graph.src)
         d_in = graph.in_degrees().clamp(min=1).to(dtype).index_select(0, graph.dst)
-        return {"both": (d_out * d_in).rsqrt(), "right": d_in.reciprocal(), "left": d_out.reciprocal()}[norm]
+        weights = {"both": (d_out * d_in).rsqrt(), "right": 1 / d_in, "left": 1 / d_out}
+        return weights[norm]
 
     c = graph._cached(("edge_norm", norm, dtype), build)
     return c if edge_weight is None else c * edge_weight
@@ -86,9 +88,9 @@ class GraphConv(nn.Module):
         g, h_src, _ = _checks.node_features(graph, feat, (self._in_feats, self._in_feats), W)
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         edge_weight = _checks.edge_weights(g, edge_weight, h_src)
-        c = edge_norm(g, self._norm, h_src.dtype, edge_weight)           # c_ji, one weight per edge
-        # A(HW) = (AH)W: multiply by W on the narrower side of the sum (DGL's rule), so the sum moves
-        # fewer numbers, and needs no backward at all when the input needs no gradient.
+        c = edge_norm(g, self._norm, h_src.dtype, edge_weight)           # c_ji
+        # A(HW) = (AH)W: multiply by W on the narrower side of the sum (DGL's rule):
+        # the sum moves fewer numbers, and needs no backward when feat needs no gradient.
         if W is not None and self._in_feats > self._out_feats:
             rst = ops.u_mul_e_sum(g, h_src @ W, c)                        # sum_j c_ji h_j W
         else:
