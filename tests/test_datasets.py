@@ -75,10 +75,21 @@ def test_unknown_name_lists_the_valid_ones():
         load_planetoid("reddit")
 
 
-def test_datasets_without_recorded_checksums_are_refused_before_download(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "_download", lambda *a: pytest.fail("must not download"))
-    with pytest.raises(ValueError, match=r"no SHA-256 for ind\.citeseer\.x.*never unpickles unverified"):
+@pytest.mark.parametrize("name", ["cora", "citeseer", "pubmed"])
+def test_every_file_has_a_recorded_checksum(name):
+    files = [f"ind.{name}.{ext}" for ext in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")]
+    assert all(len(datasets.SHA256[f]) == 64 and int(datasets.SHA256[f], 16) >= 0 for f in files)
+    assert len(set(datasets.SHA256.values())) == len(datasets.SHA256)  # no value pasted twice
+
+
+def test_wrong_download_is_refused_before_unpickling(tmp_path, monkeypatch):
+    """A file that does not match its recorded sum (here: any bytes at all for CiteSeer) never
+    reaches the cache, let alone the unpickler."""
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout: _Response(b"not the file"))
+    monkeypatch.setattr(datasets, "RestrictedUnpickler", lambda *a, **k: pytest.fail("must not unpickle"))
+    with pytest.raises(ValueError, match=r"ind\.citeseer\.x has SHA-256 .* not the published file"):
         load_planetoid("citeseer", root=tmp_path)
+    assert not any((tmp_path / "planetoid").iterdir())
 
 
 def test_checksum_mismatch_names_file_and_both_hashes(cora_root, tmp_path):

@@ -149,7 +149,7 @@ class Graph:
 
     def _csr_by_source(self) -> CSR:
         """Out-edges grouped by source (the transpose of :meth:`csr`): ``indptr`` over source nodes,
-        ``indices`` the destinations, ``eids`` the edge ids; cached. Backward passes sum over it."""
+        ``indices`` the destinations, ``eids`` the edge ids; cached. On a GPU, sums into sources walk it."""
         return self._cached("csr_by_source", lambda: _group(self.src, self.dst, self.num_src_nodes))
 
     def _homogeneous(self, what: str) -> None:
