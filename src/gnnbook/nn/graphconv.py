@@ -97,7 +97,7 @@ class GraphConv(nn.Module):
             rst = ops.u_mul_e_sum(g, h_src, c)                            # sum_j c_ji h_j
             rst = rst if W is None else rst @ W                           # (...) W
         if self.bias is not None:
-            rst = rst + self.bias                                         # + b
+            rst = rst.add_(self.bias)                                     # + b (in place: no new N x F)
         if self._activation is not None:
             rst = self._activation(rst)                                   # sigma(...)
         return rst

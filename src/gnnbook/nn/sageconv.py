@@ -123,7 +123,7 @@ class SAGEConv(nn.Module):
         if self._aggre_type == "gcn":
             rst = rst if self.bias is None else rst + self.bias           # + b
         else:
-            rst = self.fc_self(h_dst) + rst                               # W_self h_i + b + ...
+            rst = self.fc_self(h_dst).add_(rst)                           # W_self h_i + b + ... (in place)
         if self.activation is not None:
             rst = self.activation(rst)                                    # sigma(...)
         if self.norm is not None:
