@@ -85,20 +85,10 @@ def _columns(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[0], math.prod(x.shape[1:])).t()
 
 
-def _edge_rows(x: torch.Tensor, shape) -> torch.Tensor:
-    """``(C, E)`` back to an ordinary contiguous per-edge tensor of ``shape = (E, *)`` (free when ``x``
-    is a transposed view of one)."""
+def _rows(x: torch.Tensor, shape) -> torch.Tensor:
+    """``(C, n)`` back to an ordinary contiguous per-edge or per-node tensor of ``shape = (n, *)``
+    (free when ``x`` is a transposed view of one)."""
     return x.t().contiguous().view(shape)
-
-
-def _node_rows(x: torch.Tensor, shape) -> torch.Tensor:
-    """``(C, N)`` back to an ordinary contiguous per-node tensor of ``shape = (N, *)``."""
-    return x.t().contiguous().view(shape)
-
-
-def _pick(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Columns ``index`` of ``x`` (C, n): ``(C, len(index))``."""
-    return x.gather(1, index.expand(x.shape[0], -1))
 
 
 # --- ordered sums -----------------------------------------------------------------------------------
@@ -233,10 +223,10 @@ class UAddV(torch.autograd.Function):
         grad_el = grad_er = None
         if ctx.needs_input_grad[0]:  # over the out-edges of each source
             s = _sum_into(g, 1, graph, into_sources=True)
-            grad_el = _node_rows(s, (graph.num_src_nodes, *tail)).sum_to_size(el_shape).to(el_dtype)
+            grad_el = _rows(s, (graph.num_src_nodes, *tail)).sum_to_size(el_shape).to(el_dtype)
         if ctx.needs_input_grad[1]:  # over the in-edges of each destination
             s = _sum_into(g, 1, graph)
-            grad_er = _node_rows(s, (graph.num_dst_nodes, *tail)).sum_to_size(er_shape).to(er_dtype)
+            grad_er = _rows(s, (graph.num_dst_nodes, *tail)).sum_to_size(er_shape).to(er_dtype)
         return grad_el, grad_er, None
 
 
@@ -245,10 +235,11 @@ class EdgeSoftmax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, graph: Graph):
-        x, dst, n = _columns(logits), graph.dst, graph.num_dst_nodes  # (C, E) view
-        peak = x.new_full((x.shape[0], n), -math.inf).scatter_reduce_(   # max_k e_ik: a shift that cancels
-            1, dst.expand_as(x), x, "amax")
-        w = _pick(peak, dst).neg_().add_(x).exp_()                     # exp(e_ij - max), (C, E)
+        x, dst = _columns(logits), graph.dst                           # (C, E) view
+        index = dst.expand_as(x)
+        peak = x.new_full((x.shape[0], graph.num_dst_nodes), -math.inf).scatter_reduce_(
+            1, index, x, "amax")                                        # max_k e_ik: a shift that cancels
+        w = peak.gather(1, index).neg_().add_(x).exp_()                # exp(e_ij - max), (C, E)
         total = _sum_into(w, 1, graph)                                 # >= 1 wherever there are edges
         out = w.new_empty(logits.shape).view(logits.shape[0], w.shape[0])  # (E, C): returned contiguous
         for k, (w_row, total_row) in enumerate(zip(w, total)):         # a row at a time: small temporaries
@@ -267,7 +258,7 @@ class EdgeSoftmax(torch.autograd.Function):
         s = _sum_into(p, 1, graph)                                     # s_i = sum_k alpha_ik g_ik
         for p_row, s_row, a_row in zip(p, s, a):                       # alpha_ij (g_ij - s_i), a row at a time
             p_row.sub_(s_row.index_select(0, graph.dst).mul_(a_row))
-        return _edge_rows(p, alpha.shape), None
+        return _rows(p, alpha.shape), None
 
 
 class UMulESum(torch.autograd.Function):

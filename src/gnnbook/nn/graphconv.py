@@ -23,11 +23,15 @@ def edge_norm(graph: Graph, norm: str, dtype: torch.dtype, edge_weight=None):
     if norm == "none":
         return edge_weight
 
+    def per_edge(degrees, ends):  # the degree of one end of every edge, at least 1
+        return degrees.clamp(min=1).to(dtype).index_select(0, ends)
+
     def build():
-        d_out = graph.out_degrees().clamp(min=1).to(dtype).index_select(0, graph.src)
-        d_in = graph.in_degrees().clamp(min=1).to(dtype).index_select(0, graph.dst)
-        weights = {"both": (d_out * d_in).rsqrt(), "right": 1 / d_in, "left": 1 / d_out}
-        return weights[norm]
+        if norm == "right":
+            return 1 / per_edge(graph.in_degrees(), graph.dst)
+        if norm == "left":
+            return 1 / per_edge(graph.out_degrees(), graph.src)
+        return (per_edge(graph.out_degrees(), graph.src) * per_edge(graph.in_degrees(), graph.dst)).rsqrt()
 
     c = graph._cached(("edge_norm", norm, dtype), build)
     return c if edge_weight is None else c * edge_weight
