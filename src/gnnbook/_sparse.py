@@ -52,7 +52,7 @@ from typing import NamedTuple
 import torch
 from torch.autograd.function import once_differentiable
 
-from .graph import Graph, _group
+from .graph import Graph, group_edges
 
 # Below this many multiply-adds (edges x heads x features) a sparse product costs more in set-up and
 # thread start-up than it saves: the toy graphs of the chapters and widgets take the plain path.
@@ -105,7 +105,7 @@ def _sum_into(x: torch.Tensor, dim: int, graph: Graph, into_sources: bool = Fals
         shape = list(x.shape)
         shape[dim] = n
         return x.new_zeros(shape).index_add_(dim, index, x)
-    runs = graph._csr_by_source() if into_sources else graph.csr()   # atomics on GPUs: sum sorted runs
+    runs = graph.csr_by_source() if into_sources else graph.csr()   # atomics on GPUs: sum sorted runs
     rows = x.movedim(dim, 0).index_select(0, runs.eids)
     return torch.segment_reduce(rows, "sum", offsets=runs.indptr).movedim(0, dim)
 
@@ -128,7 +128,7 @@ def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
     """The CSR by destination (or ``by_source``, by source) cut into ``count`` column blocks; cached."""
     def build():
         # By source, the grouping itself is not kept: only the blocks are (and the int64 ids go).
-        csr = _group(graph.src, graph.dst, graph.num_src_nodes) if by_source else graph.csr()
+        csr = group_edges(graph.src, graph.dst, graph.num_src_nodes) if by_source else graph.csr()
         n_rows, n_cols = csr.indptr.numel() - 1, graph.num_dst_nodes if by_source else graph.num_src_nodes
         small = max(n_rows, n_cols, csr.indices.numel()) < 2**31
         if count == 1:
@@ -146,7 +146,7 @@ def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
                 indptr, indices = indptr.int(), indices.int()
             out.append(Block(indptr, indices, csr.eids[keep], start, stop))
         return tuple(out)
-    return graph._cached(("blocks", by_source, count), build)
+    return graph.cached(("blocks", by_source, count), build)
 
 
 def _csr_matrix(block: Block, values: torch.Tensor) -> torch.Tensor:

@@ -166,7 +166,7 @@ def draw_attention(
     from matplotlib.patches import Circle, FancyArrowPatch
 
     graph = as_graph(graph)
-    graph._homogeneous("draw_attention")
+    graph.require_homogeneous("draw_attention")
     alpha, head_words = _pick_head(_as_heads(graph, attention), head)
     n = graph.num_nodes
     if node is not None and not 0 <= int(node) < n:

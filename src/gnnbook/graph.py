@@ -53,8 +53,13 @@ def _check_range(ids: torch.Tensor, limit: int, name: str) -> None:
         )
 
 
-def _group(by: torch.Tensor, other: torch.Tensor, count: int) -> CSR:
-    """Edges grouped by the node ids ``by`` (a stable sort: ties keep edge order), as a :class:`CSR`."""
+def group_edges(by: torch.Tensor, other: torch.Tensor, count: int) -> CSR:
+    """Edges grouped by the node ids ``by`` (a stable sort: ties keep edge order), as a :class:`CSR`.
+
+    ``group_edges(dst, src, num_dst_nodes)`` lists every node's in-edges (:meth:`Graph.csr`);
+    ``group_edges(src, dst, num_src_nodes)`` its out-edges (:meth:`Graph.csr_by_source`). Chapter
+    "Graphs as tensors, and message passing" prints it.
+    """
     order = torch.argsort(by, stable=True)
     indptr = torch.zeros(count + 1, dtype=torch.int64, device=by.device)
     torch.cumsum(torch.bincount(by, minlength=count), 0, out=indptr[1:])
@@ -130,35 +135,39 @@ class Graph:
     def in_degrees(self) -> torch.Tensor:
         """Number of edges arriving at each destination node, shape ``(num_dst_nodes,)``."""
         # A copy of the cached counts, so that editing the result in place cannot corrupt them.
-        return self._cached("in_degrees", lambda: torch.bincount(self.dst, minlength=self.num_dst_nodes)).clone()
+        return self.cached("in_degrees", lambda: torch.bincount(self.dst, minlength=self.num_dst_nodes)).clone()
 
     def out_degrees(self) -> torch.Tensor:
         """Number of edges leaving each source node, shape ``(num_src_nodes,)``."""
-        return self._cached("out_degrees", lambda: torch.bincount(self.src, minlength=self.num_src_nodes)).clone()
+        return self.cached("out_degrees", lambda: torch.bincount(self.src, minlength=self.num_src_nodes)).clone()
 
     # --- structure -----------------------------------------------------------------------
-    def _cached(self, key: str, build):
-        """``build()``, computed once per graph and kept (moved along by :meth:`to`)."""
+    def cached(self, key, build):
+        """``build()``, computed once per graph and kept under ``key`` (moved along by :meth:`to`).
+
+        Structures derived from the edges alone (CSRs, degrees, a layer's edge normalisation) live
+        here, so that every layer called on the same graph builds them once."""
         if key not in self._cache:
             self._cache[key] = build()
         return self._cache[key]
 
     def csr(self) -> CSR:
         """In-edges grouped by destination (a stable sort, so ties keep edge order); cached."""
-        return self._cached("csr", lambda: _group(self.dst, self.src, self.num_dst_nodes))
+        return self.cached("csr", lambda: group_edges(self.dst, self.src, self.num_dst_nodes))
 
-    def _csr_by_source(self) -> CSR:
+    def csr_by_source(self) -> CSR:
         """Out-edges grouped by source (the transpose of :meth:`csr`): ``indptr`` over source nodes,
         ``indices`` the destinations, ``eids`` the edge ids; cached. On a GPU, sums into sources walk it."""
-        return self._cached("csr_by_source", lambda: _group(self.src, self.dst, self.num_src_nodes))
+        return self.cached("csr_by_source", lambda: group_edges(self.src, self.dst, self.num_src_nodes))
 
-    def _homogeneous(self, what: str) -> None:
+    def require_homogeneous(self, what: str) -> None:
+        """Raise a ``ValueError`` naming ``what`` when the graph is bipartite."""
         if self.is_bipartite:
             raise ValueError(f"{what} needs a homogeneous graph; this one is bipartite")
 
     def add_self_loops(self) -> "Graph":
         """A new graph with a loop ``v -> v`` appended for every node that has none yet."""
-        self._homogeneous("add_self_loops")
+        self.require_homogeneous("add_self_loops")
         has_loop = torch.zeros(self.num_nodes, dtype=torch.bool, device=self.device)
         has_loop[self.src[self.src == self.dst]] = True
         missing = (~has_loop).nonzero().flatten()
@@ -166,7 +175,7 @@ class Graph:
 
     def remove_self_loops(self) -> "Graph":
         """A new graph without edges ``v -> v`` (the other edges keep their order)."""
-        self._homogeneous("remove_self_loops")
+        self.require_homogeneous("remove_self_loops")
         keep = self.src != self.dst
         return Graph(self.src[keep], self.dst[keep], self.num_nodes)
 
@@ -224,7 +233,7 @@ class Graph:
         """A ``networkx.MultiDiGraph`` (so duplicate edges survive) with an ``id`` on every edge."""
         import networkx as nx
 
-        self._homogeneous("to_networkx")
+        self.require_homogeneous("to_networkx")
         g = nx.MultiDiGraph()
         g.add_nodes_from(range(self.num_nodes))
         for k, (u, v) in enumerate(zip(self.src.tolist(), self.dst.tolist())):

@@ -466,7 +466,7 @@ def interactive_attention(graph, layer, feat, node: int = 0, head=0, kind: Optio
     from .draw import CMAP, graph_layout
 
     graph = as_graph(graph)
-    graph._homogeneous("interactive_attention")
+    graph.require_homogeneous("interactive_attention")
     layers = dict(layer) if isinstance(layer, Mapping) else derive_layers(layer)
     if not layers:
         raise ValueError("no layers given")

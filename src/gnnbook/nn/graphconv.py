@@ -33,7 +33,7 @@ def edge_norm(graph: Graph, norm: str, dtype: torch.dtype, edge_weight=None):
             return 1 / per_edge(graph.out_degrees(), graph.src)
         return (per_edge(graph.out_degrees(), graph.src) * per_edge(graph.in_degrees(), graph.dst)).rsqrt()
 
-    c = graph._cached(("edge_norm", norm, dtype), build)
+    c = graph.cached(("edge_norm", norm, dtype), build)
     return c if edge_weight is None else c * edge_weight
 
 
