@@ -22,15 +22,15 @@ CHAPTERS = sorted(BOOK.glob("*.ipynb"))
 # a decimal number that is not part of a longer dotted token (a version such as 2.1.0)
 DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.]*\d)")
 NOT_PROSE = [
-    re.compile(r"<details>.*?</details>", re.S),          # solutions
-    re.compile(r"^(```|~~~).*?^\1", re.S | re.M),         # fenced code and directives
-    re.compile(r"\$\$.*?\$\$", re.S),                     # display math
-    re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S),
-    re.compile(r"\$[^$]+\$"),                             # inline math
-    re.compile(r"`[^`]*`"),                               # inline code, roles' targets
-    re.compile(r"\]\([^)]*\)"),                           # link targets
+    re.compile(r"<details>.*?</details>", re.DOTALL),                # solutions
+    re.compile(r"^(```|~~~).*?^\1", re.DOTALL | re.MULTILINE),       # code, directives
+    re.compile(r"\$\$.*?\$\$", re.DOTALL),                           # display math
+    re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.DOTALL),
+    re.compile(r"\$[^$]+\$"),                                         # inline math
+    re.compile(r"`[^`]*`"),                                           # code, roles
+    re.compile(r"\]\([^)]*\)"),                                       # link targets
 ]
-HEADING = re.compile(r"^#{1,2} (.*)$", re.M)
+HEADING = re.compile(r"^#{1,2} (.*)$", re.MULTILINE)
 
 
 def prose_of(cells: list[dict]) -> str:
