@@ -91,7 +91,10 @@ def executed_dir(request):
 
 def executed_cells(path: Path, executed_dir: Path | None) -> list[dict]:
     if executed_dir is not None:
-        return json.loads((executed_dir / path.name).read_text())["cells"]
+        cells = json.loads((executed_dir / path.name).read_text())["cells"]
+        # a build that took the notebook from its execution cache leaves this copy bare
+        if any(cell.get("outputs") for cell in cells):
+            return cells
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(path, as_version=4)
