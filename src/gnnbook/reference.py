@@ -22,15 +22,22 @@ from .graph import as_graph
 F64 = torch.float64
 
 
-def adjacency(graph, edge_weight=None) -> torch.Tensor:
+def adjacency(graph, edge_weight=None, reduce: str = "sum") -> torch.Tensor:
     r"""Dense ``(N_dst, N_src)`` float64 matrix with :math:`A_{ij} = \sum_{k: j \to i} w_k`.
 
     Without ``edge_weight`` every :math:`w_k = 1`, so :math:`A` counts the edges :math:`j \to i`.
+    With ``reduce='amax'`` an entry is the largest weight of the edges :math:`j \to i` instead of
+    their sum (0 where there is no edge), what the weighted 'pool' of :func:`sage` needs.
     """
     g = as_graph(graph)
     w = torch.ones(g.num_edges, dtype=F64) if edge_weight is None else edge_weight.detach().cpu().to(F64)
     A = torch.zeros(g.num_dst_nodes, g.num_src_nodes, dtype=F64)
-    return A.index_put_((g.dst.cpu(), g.src.cpu()), w, accumulate=True)
+    if reduce == "sum":
+        return A.index_put_((g.dst.cpu(), g.src.cpu()), w, accumulate=True)
+    if reduce != "amax":
+        raise ValueError(f"reduce must be 'sum' or 'amax', got {reduce!r}")
+    flat = g.dst.cpu() * g.num_src_nodes + g.src.cpu()
+    return A.flatten().scatter_reduce(0, flat, w, "amax", include_self=False).view_as(A)
 
 
 def per_edge(alpha: torch.Tensor, graph) -> torch.Tensor:
@@ -93,7 +100,9 @@ def sage(A, h_src, h_dst, W_self, W_neigh, b=None, *, aggregator="mean", W_pool=
     (:math:`\max_j \mathrm{ReLU}(W_\mathrm{pool} h_j + b_\mathrm{pool})`, element-wise) or 'gcn', which
     averages :math:`h_i` in with its neighbours and drops the self term:
     :math:`h'_i = W_\mathrm{neigh} \frac{h_i + \sum_j M_{ij} h_j}{1 + \sum_j A_{ij}} + b`.
-    A node without neighbours aggregates zeros. 'pool' takes no ``weights``.
+    A node without neighbours aggregates zeros. For 'pool', ``weights`` multiplies each message
+    (:math:`\max_j M_{ij}\,\mathrm{ReLU}(\dots)`) and must hold the *largest* weight of the edges
+    :math:`j \to i` (``adjacency(graph, edge_weight, reduce='amax')``).
     """
     A, h_src, h_dst = A.to(F64), h_src.to(F64), h_dst.to(F64)
     M = A if weights is None else weights.to(F64)
@@ -105,12 +114,11 @@ def sage(A, h_src, h_dst, W_self, W_neigh, b=None, *, aggregator="mean", W_pool=
         out = h_n @ W_neigh.to(F64).T
         return out if b is None else out + b.to(F64)
     elif aggregator == "pool":
-        if weights is not None:
-            raise ValueError("the dense 'pool' reference takes no edge weights")
         m = torch.relu(h_src @ W_pool.to(F64).T + b_pool.to(F64))                # (N_src, F)
-        m = m.unsqueeze(0).expand(A.shape[0], -1, -1).masked_fill(~(A > 0).unsqueeze(-1), float("-inf"))
-        h_n = m.amax(1)
-        h_n = torch.where(torch.isfinite(h_n), h_n, torch.zeros_like(h_n))      # no neighbours: 0
+        if weights is not None:  # m >= 0, so the largest weight of j -> i gives its largest message
+            m = weights.to(F64).unsqueeze(-1) * m.unsqueeze(0)                  # (N_dst, N_src, F)
+        m = m.expand(A.shape[0], -1, -1).masked_fill(~(A > 0).unsqueeze(-1), float("-inf"))
+        h_n = torch.where(deg > 0, m.amax(1), torch.zeros(()))                   # no neighbours: 0
     else:
         raise ValueError(f"aggregator must be 'mean', 'gcn' or 'pool', got {aggregator!r}")
     W = torch.cat([W_self.to(F64), W_neigh.to(F64)], 1)

@@ -9,4 +9,6 @@ from .gatv2conv import GATv2Conv
 from .graphconv import GraphConv
 from .sageconv import SAGEConv
 
-__all__ = ["DotGATConv", "GATConv", "GATv2Conv", "GraphConv", "SAGEConv"]
+DotGatConv = DotGATConv  # DGL's spelling of the same layer
+
+__all__ = ["DotGATConv", "DotGatConv", "GATConv", "GATv2Conv", "GraphConv", "SAGEConv"]

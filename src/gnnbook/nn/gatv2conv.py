@@ -6,7 +6,7 @@ from torch import nn
 
 from .. import ops
 from . import _checks
-from .gatconv import RELU_GAIN, add_residual, init_heads, project, reset_residual, residual_branch
+from ._attention import RELU_GAIN, add_residual, init_heads, project, reset_residual, residual_branch
 
 
 class GATv2Conv(nn.Module):
@@ -23,14 +23,42 @@ class GATv2Conv(nn.Module):
 
     GAT applies :math:`a` before the LeakyReLU, so its ranking of neighbours is the same for every
     :math:`i` ("static"); here it is not. There is no separate bias: :math:`b_s, b_d` live in
-    ``fc_src``, ``fc_dst`` (and the linear residual), as in DGL. Output ``(N_dst, H, F)``.
-
-    ``in_feats``, ``out_feats``, ``num_heads``, ``feat_drop``, ``attn_drop``, ``negative_slope``,
-    ``residual``, ``activation`` and ``allow_zero_in_degree`` are as in :class:`~gnnbook.nn.GATConv`.
+    ``fc_src``, ``fc_dst`` (and the linear residual), as in DGL.
 
     Args:
-        bias: give ``fc_src``, ``fc_dst`` and a linear residual a bias.
-        share_weights: one projection for both ends (:math:`W_s = W_d`; ``fc_dst`` is ``fc_src``).
+        in_feats: input width, or ``(src_width, dst_width)`` for a bipartite graph.
+        out_feats: :math:`F`, the width of each head.
+        num_heads: :math:`H`.
+        feat_drop: dropout on the input features, train mode only. Default: ``0.0``.
+        attn_drop: dropout on :math:`\alpha`, train mode only. Default: ``0.0``.
+        negative_slope: slope of the LeakyReLU for negative scores. Default: ``0.2``.
+        residual: add :math:`r(h_i)`: the identity if ``in_dst == H * F``, else a linear map.
+            Default: ``False``.
+        activation: :math:`\sigma`; ``None`` for none. Default: ``None``.
+        allow_zero_in_degree: allow destinations without in-edges (their output is :math:`r(h_i)`);
+            when ``False`` they raise a ``ValueError``. Default: ``False``.
+        bias: give ``fc_src``, ``fc_dst`` and a linear residual a bias. Default: ``True``.
+        share_weights: one projection for both ends (:math:`W_s = W_d`; ``fc_dst`` is ``fc_src``);
+            ignored when ``in_feats`` is a pair, as in DGL. Default: ``False``.
+
+    Shapes:
+        - **input:** ``feat`` :math:`(N, D_\mathrm{in})`; on a bipartite graph the pair
+          ``(feat_src, feat_dst)`` :math:`((N_\mathrm{src}, D_\mathrm{src}), (N_\mathrm{dst}, D_\mathrm{dst}))`;
+          on a DGL block one tensor :math:`(N_\mathrm{src}, D_\mathrm{in})` whose first
+          :math:`N_\mathrm{dst}` rows are the destinations. Like DGL's, 2-D features only.
+        - **output:** :math:`(N_\mathrm{dst}, H, F)`; with ``get_attention=True`` also
+          :math:`\alpha`, :math:`(E, H, 1)`.
+
+    Examples:
+        >>> import torch
+        >>> from gnnbook import graphs, nn
+        >>> g = graphs.toy_graph()                                   # 6 nodes, 14 edges
+        >>> layer = nn.GATv2Conv(4, 3, num_heads=2, share_weights=True)
+        >>> layer.fc_dst is layer.fc_src
+        True
+        >>> rst, alpha = layer(g, torch.randn(6, 4), get_attention=True)
+        >>> rst.shape, alpha.shape
+        (torch.Size([6, 2, 3]), torch.Size([14, 2, 1]))
     """
 
     def __init__(self, in_feats, out_feats, num_heads, feat_drop=0.0, attn_drop=0.0, negative_slope=0.2,
@@ -60,9 +88,8 @@ class GATv2Conv(nn.Module):
         reset_residual(self.res_fc)
 
     def forward(self, graph, feat, get_attention=False):
-        """``feat``: (N, in_feats), or ``(feat_src, feat_dst)`` for a bipartite graph. Returns
-        ``(N_dst, H, F)``, and with ``get_attention`` also :math:`\\alpha` of shape ``(E, H, 1)``."""
-        g, h_src, h_dst = _checks.node_features(
+        """Run the layer: ``feat`` and the result as in *Shapes*; ``(rst, alpha)`` with ``get_attention``."""
+        g, h_src, h_dst = _checks.split_features(
             graph, feat, (self._in_src_feats, self._in_dst_feats), self.fc_src.weight, self.feat_drop)
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         heads = (self._num_heads, self._out_feats)

@@ -47,16 +47,34 @@ class SAGEConv(nn.Module):
     which averages :math:`h_i` in with its neighbours and has no self term:
     :math:`h'_i = \sigma\big(W_\mathrm{neigh} \frac{h_i + \sum_j w_{ji} h_j}{d^\mathrm{in}_i + 1} + b\big)`.
     :math:`w_{ji}` is the optional ``edge_weight``. Nodes without neighbours aggregate zeros.
-    Output ``(N_dst, out_feats)``.
 
     Args:
-        in_feats: input width, or ``(src_width, dst_width)`` for a bipartite graph.
+        in_feats: input width, or ``(src_width, dst_width)`` for a bipartite graph ('gcn' averages
+            :math:`h_i` with its neighbours, so it reads destination features of the source width).
         out_feats: output width.
-        aggregator_type: 'mean', 'gcn', 'pool' or 'lstm'.
-        feat_drop: dropout on the input features (train mode only).
-        bias: learn :math:`b` (in ``fc_self``, or ``bias`` for 'gcn').
-        norm: a callable applied last, e.g. ``lambda h: F.normalize(h, dim=-1)``.
-        activation: :math:`\sigma`; ``None`` for none.
+        aggregator_type: ``'mean'``, ``'gcn'``, ``'pool'`` or ``'lstm'`` (no default, as in DGL).
+        feat_drop: dropout on the input features, train mode only. Default: ``0.0``.
+        bias: learn :math:`b` (in ``fc_self``, or ``bias`` for 'gcn'). Default: ``True``.
+        norm: a callable applied last, e.g. ``lambda h: F.normalize(h, dim=-1)``; ``None`` for none.
+            Default: ``None``.
+        activation: :math:`\sigma`; ``None`` for none. Default: ``None``.
+
+    Shapes:
+        - **input:** ``feat`` :math:`(N, *, D_\mathrm{in})`; on a bipartite graph the pair
+          ``(feat_src, feat_dst)`` :math:`((N_\mathrm{src}, *, D_\mathrm{src}), (N_\mathrm{dst}, *, D_\mathrm{dst}))`;
+          on a DGL block one tensor :math:`(N_\mathrm{src}, *, D_\mathrm{in})` whose first
+          :math:`N_\mathrm{dst}` rows are the destinations. The extra dimensions :math:`*` only
+          with 'mean' and 'pool' (as in DGL). ``edge_weight`` :math:`(E,)`.
+        - **output:** :math:`(N_\mathrm{dst}, *, D_\mathrm{out})`.
+
+    Examples:
+        >>> import torch
+        >>> from gnnbook import graphs, nn
+        >>> g = graphs.toy_graph()                                   # 6 nodes, 14 edges
+        >>> nn.SAGEConv(4, 2, "mean")(g, torch.randn(6, 4)).shape
+        torch.Size([6, 2])
+        >>> nn.SAGEConv(4, 2, "pool")(g, torch.randn(6, 4), edge_weight=torch.rand(14)).shape
+        torch.Size([6, 2])
     """
 
     def __init__(self, in_feats, out_feats, aggregator_type, feat_drop=0.0, bias=True, norm=None,
@@ -95,15 +113,19 @@ class SAGEConv(nn.Module):
 
     def _aggregate(self, g: Graph, h_src, h_dst, w):
         """:math:`h_{\\mathcal{N}(i)}`, already multiplied by :math:`W_\\mathrm{neigh}`."""
+        def per_destination(op, h):  # the ops take (N, F): extra dims * join the features
+            return op(g, h.flatten(1), w).view(g.num_dst_nodes, *h.shape[1:])
+
         if self._aggre_type == "pool":
-            return self.fc_neigh(ops.u_mul_e_max(g, torch.relu(self.fc_pool(h_src)), w))  # max_j ReLU(W_pool h_j + b)
+            pooled = per_destination(ops.u_mul_e_max, torch.relu(self.fc_pool(h_src)))  # max_j ReLU(W_pool h_j + b)
+            return self.fc_neigh(pooled)
         if self._aggre_type == "lstm":
             return self.fc_neigh(_lstm_aggregate(self.lstm, g, h_src, w))
         # W_neigh is linear, so it can go before the sum: W sum_j h_j = sum_j W h_j (cheaper when it narrows).
         first = self._in_src_feats > self._out_feats
         project = self.fc_neigh if first else nn.Identity()
-        deg = g.in_degrees().to(h_src).unsqueeze(-1)
-        total = ops.u_mul_e_sum(g, project(h_src), w)                     # sum_j w_ji h_j
+        total = per_destination(ops.u_mul_e_sum, project(h_src))         # sum_j w_ji h_j
+        deg = g.in_degrees().to(total).view(-1, *[1] * (total.dim() - 1))
         if self._aggre_type == "mean":
             h_n = total.div_(deg.clamp(min=1))                            # / d_i (in place: a large tensor)
         else:
@@ -111,16 +133,14 @@ class SAGEConv(nn.Module):
         return h_n if first else self.fc_neigh(h_n)
 
     def forward(self, graph, feat, edge_weight=None):
-        """``feat``: (N, in_feats), or ``(feat_src, feat_dst)`` for a bipartite graph. Returns
-        ``(N_dst, out_feats)``."""
-        g, h_src, h_dst = _checks.node_features(
-            graph, feat, (self._in_src_feats, self._in_dst_feats), self.fc_neigh.weight, self.feat_drop)
-        if self._aggre_type == "gcn" and self._in_src_feats != self._in_dst_feats:
-            raise ValueError(f"the 'gcn' aggregator averages h_i with its neighbours, so it needs equal "
-                             f"source and destination widths, got {self._in_src_feats} and {self._in_dst_feats}")
+        """Run the layer: ``feat`` and the result as in *Shapes*."""
+        gcn = self._aggre_type == "gcn"
+        widths = (self._in_src_feats, self._in_src_feats if gcn else self._in_dst_feats)
+        g, h_src, h_dst = _checks.split_features(graph, feat, widths, self.fc_neigh.weight, self.feat_drop,
+                                                 extra_dims=self._aggre_type in ("mean", "pool"))
         edge_weight = _checks.edge_weights(g, edge_weight, h_src)
         rst = self._aggregate(g, h_src, h_dst, edge_weight)               # W_neigh h_N(i)
-        if self._aggre_type == "gcn":
+        if gcn:
             rst = rst if self.bias is None else rst + self.bias           # + b
         else:
             rst = self.fc_self(h_dst).add_(rst)                           # W_self h_i + b + ... (in place)
