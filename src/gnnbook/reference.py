@@ -52,6 +52,8 @@ def masked_softmax(e: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     ``e`` is ``(N_dst, N_src, H)``; :math:`\alpha_{ij}` is the attention of *one* edge :math:`j \to i`
     (all :math:`A_{ij}` copies of it get this value). Rows without edges are all zero.
     """
+    if A.shape[1] == 0:                                                         # no sources: no edges
+        return torch.zeros_like(e)
     present = (A > 0).unsqueeze(-1)
     peak = e.masked_fill(~present, float("-inf")).amax(1, keepdim=True)  # shift: cancels in the ratio
     peak = torch.where(torch.isfinite(peak), peak, torch.zeros_like(peak))
@@ -61,7 +63,7 @@ def masked_softmax(e: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
 
 
 def _heads(z: torch.Tensor, num_heads: int) -> torch.Tensor:
-    return z.reshape(z.shape[0], num_heads, -1)
+    return z.unflatten(1, (num_heads, z.shape[1] // num_heads))
 
 
 def gcn(A, h, W=None, b=None, *, norm="both", weights=None) -> torch.Tensor:
@@ -118,7 +120,8 @@ def sage(A, h_src, h_dst, W_self, W_neigh, b=None, *, aggregator="mean", W_pool=
         if weights is not None:  # m >= 0, so the largest weight of j -> i gives its largest message
             m = weights.to(F64).unsqueeze(-1) * m.unsqueeze(0)                  # (N_dst, N_src, F)
         m = m.expand(A.shape[0], -1, -1).masked_fill(~(A > 0).unsqueeze(-1), float("-inf"))
-        h_n = torch.where(deg > 0, m.amax(1), torch.zeros(()))                   # no neighbours: 0
+        h_n = m.amax(1) if A.shape[1] else m.new_zeros(A.shape[0], m.shape[-1])  # (no sources at all)
+        h_n = torch.where(deg > 0, h_n, torch.zeros(()))                         # no neighbours: 0
     else:
         raise ValueError(f"aggregator must be 'mean', 'gcn' or 'pool', got {aggregator!r}")
     W = torch.cat([W_self.to(F64), W_neigh.to(F64)], 1)
@@ -175,7 +178,7 @@ def gatv2(A, h_src, h_dst, W_src, W_dst, a, *, b_src=None, b_dst=None, negative_
     h_pair = torch.cat([h_dst.to(F64).unsqueeze(1).expand(-1, n_src, -1),
                         h_src.to(F64).unsqueeze(0).expand(n_dst, -1, -1)], -1)  # [h_i || h_j]
     W = torch.cat([W_dst.to(F64), W_src.to(F64)], 1)
-    s = (h_pair @ W.T + b_dst + b_src).reshape(n_dst, n_src, H, -1)             # W [h_i || h_j] + b
+    s = (h_pair @ W.T + b_dst + b_src).unflatten(-1, (H, width // H))         # W [h_i || h_j] + b
     e = torch.einsum("ijhf,hf->ijh", torch.nn.functional.leaky_relu(s, negative_slope), a)
     alpha = masked_softmax(e, A)
     z_src = _heads(h_src.to(F64) @ W_src.to(F64).T + b_src, H)

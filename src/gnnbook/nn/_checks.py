@@ -55,6 +55,8 @@ def _node_tensor(h, name: str, graph: Graph, rows: int, side: str, width: int, p
         raise ValueError(f"{name} has {h.shape[0]} rows but the graph has {rows} {side} nodes")
     if h.shape[-1] != width:
         raise ValueError(f"{name} has {h.shape[-1]} features per node but the layer expects {width}")
+    if 0 in h.shape[1:-1]:
+        raise ValueError(f"{name} has an empty dimension between nodes and features: shape {tuple(h.shape)}")
     if param is not None and h.dtype != param.dtype:
         raise TypeError(
             f"{name} is {h.dtype} but the layer's parameters are {param.dtype}; "
