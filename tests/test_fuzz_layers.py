@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import collections
 import copy
+import functools
 import json
 import math
 import os
+import random
 import re
 from pathlib import Path
 
@@ -171,7 +173,7 @@ def test_constructor(spec):
                 feat = (torch.randn(3, widths[0], dtype=torch.float64), torch.randn(3, widths[1], dtype=torch.float64))
             if spec.name == "GraphConv" and layer.weight is None:
                 return  # computes with an external weight: test_forward covers it
-            compare(spec, layer, g, feat, None, run(spec, layer, g, feat), None)
+            compare(spec, layer, layer, g, feat, None, run(spec, layer, g, feat), None)
 
         judge(entry, d, lambda: spec.cls(*args, **kw), built_layer_runs)
 
@@ -219,7 +221,7 @@ def tensor_fault(draw, d: Draw, name: str, t: torch.Tensor, *, extra_ok: bool, w
         return torch.cat([t, t[..., :1]], -1)
     if kind == "ndim":
         d.fault(name, rf"{name} must (be 2-D|have shape)")
-        return t[..., 0] if draw(st.booleans()) else t.new_tensor(1.0)
+        return t.flatten() if draw(st.booleans()) else t.new_tensor(1.0)
     if kind == "meta":
         d.fault(name, rf"{name} is on meta")
         return t.to("meta")
@@ -328,7 +330,7 @@ def zero_in_degree_fault(spec, layer, g, d: Draw):
         d.fault("graph", r"zero in-degree.*allow_zero_in_degree=True")
 
 
-def affected_destinations(spec, g, feat, extra) -> torch.Tensor:
+def affected_destinations(spec, g, feat) -> torch.Tensor:
     """Destinations whose output reads a non-finite input (their own or an in-neighbour's features)."""
     h_src, h_dst = feat if isinstance(feat, (tuple, list)) else (feat, feat[: g.num_dst_nodes])
     bad_src = ~torch.isfinite(h_src.flatten(1)).all(1)
@@ -339,18 +341,18 @@ def affected_destinations(spec, g, feat, extra) -> torch.Tensor:
     return bad
 
 
-def compare(spec, layer, g, feat, edge_weight, result, weight, extra=()):
+def compare(spec, layer, twin, g, feat, edge_weight, result, weight):
     """The result equals the dense float64 reference; rows reading NaN/Inf are compared after
     replacing the non-finite inputs by zero (the dense products would spread them to every row)."""
     rst, alpha = result
-    twin = copy.deepcopy(layer).double()
     if weight is not None:  # GraphConv with an external W: the reference reads layer.weight
+        twin = copy.deepcopy(twin)
         twin.weight = torch.nn.Parameter(weight.double())
     as_pair = isinstance(feat, (tuple, list))
     parts = [f.double() for f in feat] if as_pair else [feat.double()]
     if spec.name == "GraphConv" and as_pair:
         parts = [parts[0]]
-    bad = affected_destinations(spec, g, tuple(parts) if len(parts) == 2 else parts[0], extra)
+    bad = affected_destinations(spec, g, tuple(parts) if len(parts) == 2 else parts[0])
     clean = [torch.nan_to_num(p, nan=0.0, posinf=0.0, neginf=0.0) for p in parts]
     ref_feat = tuple(clean) if len(clean) == 2 else clean[0]
     w = None if edge_weight is None else edge_weight.double()
@@ -391,28 +393,42 @@ def lstm_reference(layer, g, feat, edge_weight):
     return layer.fc_self(h_dst) + layer.fc_neigh(h_n), None
 
 
-def valid_layer(draw, spec, dtype):
-    in_feats = draw(st.integers(1, 3))
-    if spec.pair_widths and spec.name != "SAGE-gcn" and draw(st.booleans()):
-        in_feats = (in_feats, draw(st.integers(1, 3)))
-    args = spec.args(in_feats, draw(st.integers(1, 2)), draw(st.integers(1, 3)))
+def layer_options(rng: random.Random, spec) -> tuple[tuple, dict]:
+    """Valid constructor arguments, drawn at random."""
+    in_feats = rng.randint(1, 3)
+    if spec.pair_widths and spec.name != "SAGE-gcn" and rng.random() < 0.5:
+        in_feats = (in_feats, rng.randint(1, 3))
+    args = spec.args(in_feats, rng.randint(1, 2), rng.randint(1, 3))
+    flip = lambda: rng.random() < 0.5  # noqa: E731
     kw = {}
     if spec.name == "GraphConv":
-        kw = dict(norm=draw(st.sampled_from(["both", "right", "left", "none"])), weight=draw(st.booleans()),
-                  bias=draw(st.booleans()), allow_zero_in_degree=draw(st.booleans()))
+        kw = dict(norm=rng.choice(["both", "right", "left", "none"]), weight=flip(), bias=flip(),
+                  allow_zero_in_degree=flip())
     elif spec.attention:
-        kw["allow_zero_in_degree"] = draw(st.booleans())
+        kw["allow_zero_in_degree"] = flip()
         if spec.name != "DotGATConv":
-            kw.update(residual=draw(st.booleans()), bias=draw(st.booleans()))
+            kw.update(residual=flip(), bias=flip())
         if spec.name == "GATv2Conv":
-            kw["share_weights"] = draw(st.booleans())
-    torch.manual_seed(draw(st.integers(0, 2**16)))
-    layer = spec.cls(*args, **kw).to(dtype).eval()
-    with torch.no_grad():  # non-zero biases, so that a misplaced one shows
-        for name, p in layer.named_parameters():
-            if "bias" in name:
-                p.uniform_(-1, 1)
-    return layer
+            kw["share_weights"] = flip()
+    return args, kw
+
+
+@functools.lru_cache(maxsize=None)
+def layer_pool(name: str, size: int = 48) -> list:
+    """``(layer, float64 twin, dtype)`` triples with random valid options, built once (building costs more than
+    a forward on these tiny graphs); biases are non-zero, so that a misplaced one shows."""
+    spec, rng, pool = LAYERS[name], random.Random(name), []
+    for i in range(size):
+        args, kw = layer_options(rng, spec)
+        torch.manual_seed(i)
+        dtype = torch.float64 if i % 3 else torch.float32  # the features' dtype (a GraphConv may have no parameters)
+        layer = spec.cls(*args, **kw).to(dtype).eval()
+        with torch.no_grad():
+            for param_name, p in layer.named_parameters():
+                if "bias" in param_name:
+                    p.uniform_(-1, 1)
+        pool.append((layer, copy.deepcopy(layer).double(), dtype))
+    return pool
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)
@@ -424,8 +440,7 @@ def test_forward(spec):
     def fuzz(data):
         draw = data.draw
         d = Draw()
-        dtype = draw(st.sampled_from([torch.float64, torch.float64, torch.float32]))
-        layer = valid_layer(draw, spec, dtype)
+        layer, twin, dtype = draw(st.sampled_from(layer_pool(spec.name)))
         g = draw(graphs())
         feat, extra = feature_input(draw, spec, layer, g, d, dtype)
         edge_weight = edge_weight_input(draw, spec, g, d, dtype, extra)
@@ -442,6 +457,6 @@ def test_forward(spec):
                 return layer(g, feat, get_attention=True, **kw)
             return layer(g, feat, **kw), None
 
-        judge(entry, d, call, lambda result: compare(spec, layer, g, feat, edge_weight, result, weight, extra))
+        judge(entry, d, call, lambda result: compare(spec, layer, twin, g, feat, edge_weight, result, weight))
 
     fuzz()
