@@ -1,5 +1,6 @@
 """Docstrings that point to a chapter point to one that really uses the function, and the layers'
 ``Examples`` run as written (doctest)."""
+
 from __future__ import annotations
 
 import doctest
@@ -26,7 +27,9 @@ def chapters() -> dict[str, str]:
         cells = json.loads(path.read_text())["cells"]
         title = re.match(r"#\s*\d+\.\s*(.+)", "".join(cells[0]["source"]).splitlines()[0])
         if title:
-            found[title.group(1).strip()] = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+            found[title.group(1).strip()] = "\n".join(
+                "".join(c["source"]) for c in cells if c["cell_type"] == "code"
+            )
     return found
 
 
@@ -51,7 +54,8 @@ def used(name: str) -> str:
 
 def documented():
     """``(where, regexes of which one marks a use, docstring)`` for public modules, classes,
-    functions and methods. A module is used where the code names ``gnnbook.<module>`` or imports it."""
+    functions and methods. A module is used where the code names ``gnnbook.<module>`` or imports
+    it."""
     for module in public_modules():
         short = module.__name__.rsplit(".", 1)[-1]
         imported = rf"from {re.escape(module.__name__.rsplit('.', 1)[0])} import [^\n]*\b{short}\b"
@@ -63,8 +67,14 @@ def documented():
                 yield f"{module.__name__}.{name}", [used(name)], obj.__doc__ or ""
             if inspect.isclass(obj):
                 for attr, member in vars(obj).items():
-                    if not attr.startswith("_") and (inspect.isfunction(member) or isinstance(member, property)):
-                        yield f"{module.__name__}.{name}.{attr}", [used(name), used(attr)], member.__doc__ or ""
+                    if not attr.startswith("_") and (
+                        inspect.isfunction(member) or isinstance(member, property)
+                    ):
+                        yield (
+                            f"{module.__name__}.{name}.{attr}",
+                            [used(name), used(attr)],
+                            member.__doc__ or "",
+                        )
 
 
 def references():
@@ -78,24 +88,35 @@ def references():
 def test_chapter_reference_is_used_there(where, patterns, reference):
     found = chapters()
     title = chapter_named(reference, found)
-    assert title is not None, f"{where} cites chapter {reference!r}, which does not exist; titles: {list(found)}"
+    assert title is not None, (
+        f"{where} cites chapter {reference!r}, which does not exist; titles: {list(found)}"
+    )
     code = found[title]
-    assert any(re.search(p, code) for p in patterns), \
+    assert any(re.search(p, code) for p in patterns), (
         f"{where} cites chapter {title!r}, whose code never uses it ({patterns})"
+    )
 
 
 def test_references_are_found():
-    """The pattern finds the references the layers are known to make (so the test above is not empty)."""
+    """The pattern finds the references the layers are known to make (so the test above is not
+    empty)."""
     cited = {(w, r) for w, _, r in (p.values for p in references())}
     assert ("gnnbook.nn.gatconv.GATConv", "Inside DGL's GATConv") in cited
     assert ("gnnbook.reference.dot_attention", "The Q/K/V analogy") in cited
 
 
-@pytest.mark.parametrize("module", sorted(m for m in vars(gnnbook.nn) if not m.startswith("_")
-                                          and inspect.ismodule(getattr(gnnbook.nn, m))))
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        m
+        for m in vars(gnnbook.nn)
+        if not m.startswith("_") and inspect.ismodule(getattr(gnnbook.nn, m))
+    ),
+)
 def test_layer_examples_run(module):
     mod = getattr(gnnbook.nn, module)
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
-    assert result.attempted > 0 or not any(inspect.isclass(o) and o.__module__ == mod.__name__
-                                          for o in vars(mod).values())
+    assert result.attempted > 0 or not any(
+        inspect.isclass(o) and o.__module__ == mod.__name__ for o in vars(mod).values()
+    )

@@ -5,10 +5,12 @@ fault, or a result equal to the dense float64 reference (:mod:`gnnbook.reference
 table in ``layer_specs``). Draws cover dtypes, shapes, the 'meta' device, NaN/Inf, wrong widths and
 row counts, empty graphs, multigraphs, bipartite graphs, extra feature dimensions, edge weights and
 GraphConv's external weight. Every draw is counted per entry point (inputs tried, clear errors,
-correct results, crashes, silent wrong answers, unclear errors) into ``_build/fuzz-counts-layers.json``.
+correct results, crashes, silent wrong answers, unclear errors) into
+``_build/fuzz-counts-layers.json``.
 
 ``CI=true`` runs 1000 examples per entry point (profile ``fuzz-ci``); locally 60 (``fuzz-dev``).
 """
+
 from __future__ import annotations
 
 import collections
@@ -23,17 +25,26 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, settings
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from layer_specs import LAYERS, dense, run
 
 from gnnbook import Graph
+from layer_specs import LAYERS, dense, run
 
-settings.register_profile("fuzz-ci", max_examples=1000, deadline=None, database=None,
-                          suppress_health_check=list(HealthCheck))
-settings.register_profile("fuzz-dev", max_examples=60, deadline=None, database=None,
-                          suppress_health_check=list(HealthCheck))
+settings.register_profile(
+    "fuzz-ci",
+    max_examples=1000,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+settings.register_profile(
+    "fuzz-dev",
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 PROFILE = settings.get_profile("fuzz-ci" if os.environ.get("CI") == "true" else "fuzz-dev")
 COUNTS_FILE = Path(__file__).resolve().parents[1] / "_build" / "fuzz-counts-layers.json"
 SPECS = list(LAYERS.values())
@@ -63,7 +74,8 @@ class Draw:
 
 
 def judge(entry: str, draw: Draw, call, check_result) -> None:
-    """Run ``call``, count its outcome and fail the test on anything but the two allowed outcomes."""
+    """Run ``call``, count its outcome and fail the test on anything but the two allowed
+    outcomes."""
     c = counts[entry]
     c["tried"] += 1
     try:
@@ -73,13 +85,19 @@ def judge(entry: str, draw: Draw, call, check_result) -> None:
             c["clear_error"] += 1
             return
         c["unclear_error"] += 1
-        raise AssertionError(f"{entry}: expected {draw.errors or 'a result'}, got {error!r}") from error
+        raise AssertionError(
+            f"{entry}: expected {draw.errors or 'a result'}, got {error!r}"
+        ) from error
     except Exception as error:  # noqa: BLE001 - anything else is a crash
         c["crash"] += 1
-        raise AssertionError(f"{entry}: crash on an input expecting {draw.errors or 'a result'}") from error
+        raise AssertionError(
+            f"{entry}: crash on an input expecting {draw.errors or 'a result'}"
+        ) from error
     if draw.errors:
         c["silent_wrong"] += 1
-        raise AssertionError(f"{entry}: returned a result although {draw.errors} should have raised")
+        raise AssertionError(
+            f"{entry}: returned a result although {draw.errors} should have raised"
+        )
     try:
         check_result(result)
     except AssertionError:
@@ -92,9 +110,9 @@ def judge(entry: str, draw: Draw, call, check_result) -> None:
 BAD_COUNTS = [0, -1, 2.5, True, "3", None]
 
 
-def count_arg(draw, d: Draw, name: str, valid=st.integers(1, 4)):
+def count_arg(draw, d: Draw, name: str):
     if draw(st.integers(0, 5)):
-        return draw(valid)
+        return draw(st.integers(1, 4))
     value = draw(st.sampled_from(BAD_COUNTS))
     d.fault(name, rf"{name}\b.*(positive integer|got)")
     return value
@@ -165,12 +183,19 @@ def test_constructor(spec):
         def built_layer_runs(layer):  # a built layer must also compute its formula
             g = Graph(torch.tensor([0, 1, 2, 2]), torch.tensor([1, 2, 0, 2]), 3)
             layer = layer.double().eval()
-            widths = (layer._in_src_feats, layer._in_dst_feats) if hasattr(layer, "_in_src_feats") else None
+            widths = (
+                (layer._in_src_feats, layer._in_dst_feats)
+                if hasattr(layer, "_in_src_feats")
+                else None
+            )
             if widths is None or widths[0] == widths[1] or spec.name == "SAGE-gcn":
                 width = layer._in_feats if widths is None else widths[0]
                 feat = torch.randn(3, width, dtype=torch.float64)
             else:
-                feat = (torch.randn(3, widths[0], dtype=torch.float64), torch.randn(3, widths[1], dtype=torch.float64))
+                feat = (
+                    torch.randn(3, widths[0], dtype=torch.float64),
+                    torch.randn(3, widths[1], dtype=torch.float64),
+                )
             if spec.name == "GraphConv" and layer.weight is None:
                 return  # computes with an external weight: test_forward covers it
             compare(spec, layer, layer, g, feat, None, run(spec, layer, g, feat), None)
@@ -189,7 +214,9 @@ def graphs(draw):
     n_dst = draw(st.integers(0, 5)) if bipartite else n_src
     pairs = []
     if n_src and n_dst:
-        pairs = draw(st.lists(st.tuples(st.integers(0, n_src - 1), st.integers(0, n_dst - 1)), max_size=10))
+        pairs = draw(
+            st.lists(st.tuples(st.integers(0, n_src - 1), st.integers(0, n_dst - 1)), max_size=10)
+        )
         if draw(st.booleans()):  # usually every destination gets an in-edge
             pairs += [(draw(st.integers(0, n_src - 1)), v) for v in range(n_dst)]
     src = torch.tensor([p[0] for p in pairs], dtype=torch.int64)
@@ -201,21 +228,44 @@ def graphs(draw):
 
 def tensor_fault(draw, d: Draw, name: str, t: torch.Tensor, *, extra_ok: bool, width_matters=True):
     """``t`` unchanged, or broken in one way (recorded in ``d`` under ``name``)."""
-    kind = draw(st.sampled_from(["ok"] * 6 + ["nonfinite"] * 2 + ["dtype", "rows", "width", "ndim", "meta",
-                                                                  "object", "extra"]))
+    kind = draw(
+        st.sampled_from(
+            ["ok"] * 6
+            + ["nonfinite"] * 2
+            + ["dtype", "rows", "width", "ndim", "meta", "object", "extra"]
+        )
+    )
     if kind == "nonfinite" and t.numel():
         flat = t.detach().clone().flatten()
-        flat[draw(st.integers(0, flat.numel() - 1))] = draw(st.sampled_from([math.nan, math.inf, -math.inf]))
+        flat[draw(st.integers(0, flat.numel() - 1))] = draw(
+            st.sampled_from([math.nan, math.inf, -math.inf])
+        )
         return flat.view(t.shape)
     if kind == "dtype":
-        dtype = draw(st.sampled_from([torch.int64, torch.bool, torch.float16, torch.complex64,
-                                      torch.float32 if t.dtype == torch.float64 else torch.float64]))
+        dtype = draw(
+            st.sampled_from(
+                [
+                    torch.int64,
+                    torch.bool,
+                    torch.float16,
+                    torch.complex64,
+                    torch.float32 if t.dtype == torch.float64 else torch.float64,
+                ]
+            )
+        )
         # a float dtype is a fault only against parameters (a GraphConv may have none): see forward
-        d.fault("float dtype" if dtype.is_floating_point else name, rf"({name}|weight)\b.*({dtype}|floating-point)")
+        d.fault(
+            "float dtype" if dtype.is_floating_point else name,
+            rf"({name}|weight)\b.*({dtype}|floating-point)",
+        )
         return t.to(dtype)
     if kind == "rows":
         d.fault(name, rf"{name} has \d+ rows")
-        return torch.cat([t, t[:1]]) if t.shape[0] and draw(st.booleans()) else torch.cat([t, t.new_zeros(1, *t.shape[1:])])
+        return (
+            torch.cat([t, t[:1]])
+            if t.shape[0] and draw(st.booleans())
+            else torch.cat([t, t.new_zeros(1, *t.shape[1:])])
+        )
     if kind == "width" and width_matters:
         d.fault(name, rf"{name} has \d+ features per node")
         return torch.cat([t, t[..., :1]], -1)
@@ -235,8 +285,13 @@ def tensor_fault(draw, d: Draw, name: str, t: torch.Tensor, *, extra_ok: bool, w
 
 
 def feature_input(draw, spec, layer, g, d: Draw, dtype):
-    """``feat`` as a layer takes it (one tensor or a pair), with extra dims where allowed, maybe broken."""
-    src_w, dst_w = (layer._in_feats,) * 2 if spec.name == "GraphConv" else (layer._in_src_feats, layer._in_dst_feats)
+    """``feat`` as a layer takes it (one tensor or a pair), with extra dims where allowed, maybe
+    broken."""
+    src_w, dst_w = (
+        (layer._in_feats,) * 2
+        if spec.name == "GraphConv"
+        else (layer._in_src_feats, layer._in_dst_feats)
+    )
     if spec.name == "SAGE-gcn":
         dst_w = src_w
     extra = draw(st.sampled_from([(), (), (), (2,), (1, 2)])) if spec.extra_dims else ()
@@ -248,18 +303,31 @@ def feature_input(draw, spec, layer, g, d: Draw, dtype):
     form = draw(st.sampled_from(["single", "pair", "pair", "list", "arity"]))
     if form == "arity":
         d.fault("feat", r"\(feat_src, feat_dst\)")
-        return tuple(randn(g.num_src_nodes, src_w) for _ in range(draw(st.sampled_from([1, 3])))), extra
+        return tuple(
+            randn(g.num_src_nodes, src_w) for _ in range(draw(st.sampled_from([1, 3])))
+        ), extra
     if form == "single":
         if spec.uses_dst and g.is_bipartite:
             d.fault("feat", r"bipartite .* pass features as a tuple \(feat_src, feat_dst\)")
         elif spec.uses_dst and src_w != dst_w:
             d.fault("feat", r"in_feats=.* pass a tuple \(feat_src, feat_dst\)")
-        return tensor_fault(draw, d, "feat", randn(g.num_src_nodes, src_w), extra_ok=spec.extra_dims), extra
-    h_src = tensor_fault(draw, d, "feat_src", randn(g.num_src_nodes, src_w), extra_ok=spec.extra_dims)
+        return tensor_fault(
+            draw, d, "feat", randn(g.num_src_nodes, src_w), extra_ok=spec.extra_dims
+        ), extra
+    h_src = tensor_fault(
+        draw, d, "feat_src", randn(g.num_src_nodes, src_w), extra_ok=spec.extra_dims
+    )
     if spec.uses_dst:
-        h_dst = tensor_fault(draw, d, "feat_dst", randn(g.num_dst_nodes, dst_w), extra_ok=spec.extra_dims)
-        if isinstance(h_src, torch.Tensor) and isinstance(h_dst, torch.Tensor) and h_src.dim() >= 2 \
-                and h_dst.dim() >= 2 and h_src.shape[1:-1] != h_dst.shape[1:-1]:
+        h_dst = tensor_fault(
+            draw, d, "feat_dst", randn(g.num_dst_nodes, dst_w), extra_ok=spec.extra_dims
+        )
+        if (
+            isinstance(h_src, torch.Tensor)
+            and isinstance(h_dst, torch.Tensor)
+            and h_src.dim() >= 2
+            and h_dst.dim() >= 2
+            and h_src.shape[1:-1] != h_dst.shape[1:-1]
+        ):
             d.fault("feat_dst", r"feat_src and feat_dst must have the same dimensions")
     else:  # GraphConv ignores feat_dst whatever its shape; it must only be a tensor
         h_dst = draw(st.sampled_from([randn(g.num_dst_nodes, dst_w + 2), torch.zeros(1), None]))
@@ -282,8 +350,11 @@ def edge_weight_input(draw, spec, g, d: Draw, dtype, extra):
         w = w.unsqueeze(-1) if draw(st.booleans()) else torch.cat([w, w.new_ones(1)])
     elif kind == "dtype":
         d.fault("edge_weight", r"edge_weight is")
-        w = w.to(torch.int64 if draw(st.booleans()) else
-                 (torch.float32 if dtype == torch.float64 else torch.float64))
+        w = w.to(
+            torch.int64
+            if draw(st.booleans())
+            else (torch.float32 if dtype == torch.float64 else torch.float64)
+        )
     elif kind == "meta":
         d.fault("edge_weight", r"edge_weight is")
         w = w.to("meta")
@@ -306,7 +377,9 @@ def external_weight(draw, layer, d: Draw, dtype):
             d.fault("weight", r"without a weight the features keep their")
         return None
     W = torch.randn(layer._in_feats, layer._out_feats, dtype=dtype)
-    kind = draw(st.sampled_from(["ok", "ok", "ok", "1d", "transposed", "int", "float", "meta", "object"]))
+    kind = draw(
+        st.sampled_from(["ok", "ok", "ok", "1d", "transposed", "int", "float", "meta", "object"])
+    )
     if kind == "1d":
         W = W[:, 0]
     elif kind == "transposed" and layer._in_feats != layer._out_feats:
@@ -319,7 +392,9 @@ def external_weight(draw, layer, d: Draw, dtype):
         W = W.to("meta")
     elif kind == "object":
         W = W.tolist()
-    if kind in ("1d", "int", "float", "meta", "object") or (kind == "transposed" and W.shape[0] != layer._in_feats):
+    if kind in ("1d", "int", "float", "meta", "object") or (
+        kind == "transposed" and W.shape[0] != layer._in_feats
+    ):
         d.fault("weight", r"\bweight (must|is)")
     return W
 
@@ -331,7 +406,8 @@ def zero_in_degree_fault(spec, layer, g, d: Draw):
 
 
 def affected_destinations(spec, g, feat) -> torch.Tensor:
-    """Destinations whose output reads a non-finite input (their own or an in-neighbour's features)."""
+    """Destinations whose output reads a non-finite input (their own or an in-neighbour's
+    features)."""
     h_src, h_dst = feat if isinstance(feat, (tuple, list)) else (feat, feat[: g.num_dst_nodes])
     bad_src = ~torch.isfinite(h_src.flatten(1)).all(1)
     bad = torch.zeros(g.num_dst_nodes, dtype=torch.bool)
@@ -360,14 +436,26 @@ def compare(spec, layer, twin, g, feat, edge_weight, result, weight):
         ref, ref_alpha = lstm_reference(twin, g, ref_feat, w)
     else:
         ref, ref_alpha = dense(spec, twin, g, ref_feat, w)
-    tol = {torch.float64: dict(rtol=1e-9, atol=1e-9), torch.float32: dict(rtol=2e-4, atol=2e-4)}.get(
-        rst.dtype, dict(rtol=2e-2, atol=2e-2))
+    tol = {
+        torch.float64: dict(rtol=1e-9, atol=1e-9),
+        torch.float32: dict(rtol=2e-4, atol=2e-4),
+    }.get(rst.dtype, dict(rtol=2e-2, atol=2e-2))
     assert rst.shape == ref.shape, f"shape {tuple(rst.shape)} != {tuple(ref.shape)}"
     if bad.any():  # NaN/Inf inputs: finite rows must still be right, computed from clean inputs
         ok = ~bad
-        clean_rst = run(spec, layer, g, tuple(c.to(rst.dtype) for c in clean) if len(clean) == 2 else
-                        clean[0].to(rst.dtype), None if edge_weight is None else edge_weight)[0] \
-            if spec.name != "GraphConv" or weight is None else None
+        clean_rst = (
+            run(
+                spec,
+                layer,
+                g,
+                tuple(c.to(rst.dtype) for c in clean)
+                if len(clean) == 2
+                else clean[0].to(rst.dtype),
+                None if edge_weight is None else edge_weight,
+            )[0]
+            if spec.name != "GraphConv" or weight is None
+            else None
+        )
         torch.testing.assert_close(rst[ok].double(), ref[ok], **tol)
         if clean_rst is not None:
             torch.testing.assert_close(clean_rst.double(), ref, **tol)
@@ -378,7 +466,8 @@ def compare(spec, layer, twin, g, feat, edge_weight, result, weight):
 
 
 def lstm_reference(layer, g, feat, edge_weight):
-    """SAGE 'lstm', literally: per destination, the LSTM over its in-neighbours' messages in edge order."""
+    """SAGE 'lstm', literally: per destination, the LSTM over its in-neighbours' messages in edge
+    order."""
     h_src, h_dst = feat if isinstance(feat, tuple) else (feat, feat[: g.num_dst_nodes])
     rows = []
     for i in range(g.num_dst_nodes):
@@ -402,8 +491,12 @@ def layer_options(rng: random.Random, spec) -> tuple[tuple, dict]:
     flip = lambda: rng.random() < 0.5  # noqa: E731
     kw = {}
     if spec.name == "GraphConv":
-        kw = dict(norm=rng.choice(["both", "right", "left", "none"]), weight=flip(), bias=flip(),
-                  allow_zero_in_degree=flip())
+        kw = dict(
+            norm=rng.choice(["both", "right", "left", "none"]),
+            weight=flip(),
+            bias=flip(),
+            allow_zero_in_degree=flip(),
+        )
     elif spec.attention:
         kw["allow_zero_in_degree"] = flip()
         if spec.name != "DotGATConv":
@@ -413,15 +506,18 @@ def layer_options(rng: random.Random, spec) -> tuple[tuple, dict]:
     return args, kw
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def layer_pool(name: str, size: int = 48) -> list:
-    """``(layer, float64 twin, dtype)`` triples with random valid options, built once (building costs more than
-    a forward on these tiny graphs); biases are non-zero, so that a misplaced one shows."""
+    """``(layer, float64 twin, dtype)`` triples with random valid options, built once (building
+    costs more than a forward on these tiny graphs); biases are non-zero, so that a misplaced one
+    shows."""
     spec, rng, pool = LAYERS[name], random.Random(name), []
     for i in range(size):
         args, kw = layer_options(rng, spec)
         torch.manual_seed(i)
-        dtype = torch.float64 if i % 3 else torch.float32  # the features' dtype (a GraphConv may have no parameters)
+        dtype = (
+            torch.float64 if i % 3 else torch.float32
+        )  # the features' dtype (a GraphConv may have no parameters)
         layer = spec.cls(*args, **kw).to(dtype).eval()
         with torch.no_grad():
             for param_name, p in layer.named_parameters():
@@ -446,8 +542,15 @@ def test_forward(spec):
         edge_weight = edge_weight_input(draw, spec, g, d, dtype, extra)
         weight = external_weight(draw, layer, d, dtype) if spec.name == "GraphConv" else None
         zero_in_degree_fault(spec, layer, g, d)
-        if spec.name == "GraphConv" and layer.weight is None and layer.bias is None and weight is None:
-            d.errors = [e for e in d.errors if e[0] != "float dtype"]  # no parameters: any float works
+        if (
+            spec.name == "GraphConv"
+            and layer.weight is None
+            and layer.bias is None
+            and weight is None
+        ):
+            d.errors = [
+                e for e in d.errors if e[0] != "float dtype"
+            ]  # no parameters: any float works
         kw = {} if edge_weight is None else {"edge_weight": edge_weight}
         if weight is not None:
             kw["weight"] = weight
@@ -457,6 +560,11 @@ def test_forward(spec):
                 return layer(g, feat, get_attention=True, **kw)
             return layer(g, feat, **kw), None
 
-        judge(entry, d, call, lambda result: compare(spec, layer, twin, g, feat, edge_weight, result, weight))
+        judge(
+            entry,
+            d,
+            call,
+            lambda result: compare(spec, layer, twin, g, feat, edge_weight, result, weight),
+        )
 
     fuzz()

@@ -1,4 +1,6 @@
-"""gnnbook.nn against the dense float64 references, DGL 2.1, and itself (invariances, determinism)."""
+"""gnnbook.nn against the dense float64 references, DGL 2.1, and itself (invariances,
+determinism)."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,17 +8,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from layer_specs import ATTENTION, LAYERS, REFERENCED, dense, dgl_twin, make, run
-
 from gnnbook import Graph
 from gnnbook import nn as gnn
+from layer_specs import ATTENTION, LAYERS, REFERENCED, dense, dgl_twin, make, run
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 SPECS = list(LAYERS.values())
 
 
 def sample_graph(bipartite=False):
-    """Duplicate edges (2->0 twice), a self-loop (0->0), and a node (6) whose only in-edge is its loop."""
+    """Duplicate edges (2->0 twice), a self-loop (0->0), and a node (6) whose only in-edge is its
+    loop."""
     if bipartite:
         src, dst = [0, 1, 4, 4, 2, 3, 3, 0], [0, 0, 0, 0, 1, 1, 2, 2]
         return Graph(torch.tensor(src), torch.tensor(dst), num_src_nodes=5, num_dst_nodes=3)
@@ -38,12 +40,16 @@ def bipartite_widths(spec, two=(4, 6), one=(4, 4)):
 def features(g, widths, seed=0, extra=()):
     gen = torch.Generator().manual_seed(seed)
     if g.is_bipartite:
-        return tuple(torch.randn(n, *extra, w, generator=gen, dtype=torch.float64, requires_grad=True)
-                     for n, w in ((g.num_src_nodes, widths[0]), (g.num_dst_nodes, widths[1])))
-    return torch.randn(g.num_nodes, *extra, widths[0], generator=gen, dtype=torch.float64, requires_grad=True)
+        return tuple(
+            torch.randn(n, *extra, w, generator=gen, dtype=torch.float64, requires_grad=True)
+            for n, w in ((g.num_src_nodes, widths[0]), (g.num_dst_nodes, widths[1]))
+        )
+    return torch.randn(
+        g.num_nodes, *extra, widths[0], generator=gen, dtype=torch.float64, requires_grad=True
+    )
 
 
-# --- the dense references ---------------------------------------------------------------------------
+# --- the dense references -------------------------------------------------------------------------
 @pytest.mark.parametrize("spec", REFERENCED, ids=str)
 @pytest.mark.parametrize("bipartite", [False, True])
 @pytest.mark.parametrize("heads,out", [(1, 1), (4, 5)])
@@ -75,13 +81,17 @@ def test_edge_weight_equals_dense_reference(spec):
 # --- random graphs (Hypothesis) ------------------------------------------------------------------
 @st.composite
 def random_graphs(draw):
-    """A random homogeneous or bipartite graph, possibly with duplicate edges and self-loops, in which
-    every destination has an in-edge."""
+    """A random homogeneous or bipartite graph, possibly with duplicate edges and self-loops, in
+    which every destination has an in-edge."""
     bipartite = draw(st.booleans())
     n_src = draw(st.integers(1, 7))
     n_dst = draw(st.integers(1, 7)) if bipartite else n_src
-    extra = draw(st.lists(st.tuples(st.integers(0, n_src - 1), st.integers(0, n_dst - 1)), max_size=20))
-    cover = [(draw(st.integers(0, n_src - 1)), v) for v in range(n_dst)]  # one in-edge per destination
+    extra = draw(
+        st.lists(st.tuples(st.integers(0, n_src - 1), st.integers(0, n_dst - 1)), max_size=20)
+    )
+    cover = [
+        (draw(st.integers(0, n_src - 1)), v) for v in range(n_dst)
+    ]  # one in-edge per destination
     pairs = draw(st.permutations(cover + extra))
     src, dst = (torch.tensor(list(t), dtype=torch.int64) for t in zip(*pairs))
     if bipartite:
@@ -90,18 +100,31 @@ def random_graphs(draw):
 
 
 def relabelled(g, feat, seed):
-    """The same graph with nodes renumbered and edges shuffled; returns what is needed to undo it."""
+    """The same graph with nodes renumbered and edges shuffled; returns what is needed to undo
+    it."""
     gen = torch.Generator().manual_seed(seed)
     p_src = torch.randperm(g.num_src_nodes, generator=gen)
     p_dst = p_src if not g.is_bipartite else torch.randperm(g.num_dst_nodes, generator=gen)
     order = torch.randperm(g.num_edges, generator=gen)
     new_src, new_dst = torch.empty_like(p_src), torch.empty_like(p_dst)
-    new_src[p_src], new_dst[p_dst] = torch.arange(len(p_src)), torch.arange(len(p_dst))  # old id -> new id
+    new_src[p_src], new_dst[p_dst] = (
+        torch.arange(len(p_src)),
+        torch.arange(len(p_dst)),
+    )  # old id -> new id
     if g.is_bipartite:
-        h = Graph(new_src[g.src][order], new_dst[g.dst][order], num_src_nodes=g.num_src_nodes,
-                  num_dst_nodes=g.num_dst_nodes)
+        h = Graph(
+            new_src[g.src][order],
+            new_dst[g.dst][order],
+            num_src_nodes=g.num_src_nodes,
+            num_dst_nodes=g.num_dst_nodes,
+        )
         return h, (feat[0][p_src], feat[1][p_dst]), p_dst, order
-    return Graph(new_src[g.src][order], new_dst[g.dst][order], g.num_nodes), feat[p_src], p_dst, order
+    return (
+        Graph(new_src[g.src][order], new_dst[g.dst][order], g.num_nodes),
+        feat[p_src],
+        p_dst,
+        order,
+    )
 
 
 def check_random_graph(spec, g, heads, out, seed):
@@ -113,17 +136,25 @@ def check_random_graph(spec, g, heads, out, seed):
     torch.testing.assert_close(rst, ref, **TOL)
     if alpha is not None:
         torch.testing.assert_close(alpha, ref_alpha, **TOL)
-        sums = torch.zeros(g.num_dst_nodes, alpha.shape[1], dtype=alpha.dtype).index_add(0, g.dst, alpha[:, :, 0])
-        torch.testing.assert_close(sums, torch.ones_like(sums), **TOL)  # alpha sums to 1 per destination
+        sums = torch.zeros(g.num_dst_nodes, alpha.shape[1], dtype=alpha.dtype).index_add(
+            0, g.dst, alpha[:, :, 0]
+        )
+        torch.testing.assert_close(
+            sums, torch.ones_like(sums), **TOL
+        )  # alpha sums to 1 per destination
     h, feat_h, p_dst, order = relabelled(g, feat, seed)
     rst_h, alpha_h = run(spec, layer, h, feat_h)
-    torch.testing.assert_close(rst_h, rst[p_dst], **TOL)                # relabelling commutes with the layer
+    torch.testing.assert_close(rst_h, rst[p_dst], **TOL)  # relabelling commutes with the layer
     if alpha is not None:
-        torch.testing.assert_close(alpha_h, alpha[order], **TOL)          # attention follows its edge
+        torch.testing.assert_close(alpha_h, alpha[order], **TOL)  # attention follows its edge
 
 
-hypothesis_case = given(g=random_graphs(), heads=st.sampled_from([1, 4]), out=st.sampled_from([1, 5]),
-                        seed=st.integers(0, 2**16))
+hypothesis_case = given(
+    g=random_graphs(),
+    heads=st.sampled_from([1, 4]),
+    out=st.sampled_from([1, 5]),
+    seed=st.integers(0, 2**16),
+)
 
 
 @pytest.mark.parametrize("spec", REFERENCED, ids=str)
@@ -133,18 +164,21 @@ def test_random_graphs(spec, g, heads, out, seed):
     check_random_graph(spec, g, heads, out, seed)
 
 
-# --- DGL ---------------------------------------------------------------------------------------------
+# --- DGL ------------------------------------------------------------------------------------------
 def assert_same_as_dgl(spec, layer, g, feat, edge_weight=None, dgl_graph=None):
     """Outputs, attention and every gradient equal within 1e-10 (float64)."""
     pytest.importorskip("dgl")
     twin = dgl_twin(spec, layer)
     sides = []
     for model, graph in ((layer, g), (twin, g.to_dgl() if dgl_graph is None else dgl_graph)):
-        leaves = [t.detach().clone().requires_grad_() for t in (feat if isinstance(feat, tuple) else (feat,))]
+        leaves = [
+            t.detach().clone().requires_grad_()
+            for t in (feat if isinstance(feat, tuple) else (feat,))
+        ]
         w = None if edge_weight is None else edge_weight.detach().clone().requires_grad_()
         x = tuple(leaves) if isinstance(feat, tuple) else leaves[0]
         rst, alpha = run(spec, model, graph, x, w)
-        # DGL's edge_softmax backward reuses its output's memory: keep a copy of the attention first.
+        # DGL's edge_softmax backward reuses its output's memory: copy the attention first.
         saved = None if alpha is None else alpha.detach().clone()
         gen = torch.Generator().manual_seed(7)
         loss = (rst * torch.randn(rst.shape, generator=gen, dtype=rst.dtype)).sum()
@@ -153,7 +187,9 @@ def assert_same_as_dgl(spec, layer, g, feat, edge_weight=None, dgl_graph=None):
         model.zero_grad()
         loss.backward()
         grads = {n: p.grad for n, p in model.named_parameters()}
-        sides.append((rst.detach(), saved, [t.grad for t in leaves], None if w is None else w.grad, grads))
+        sides.append(
+            (rst.detach(), saved, [t.grad for t in leaves], None if w is None else w.grad, grads)
+        )
     (r1, a1, x1, w1, g1), (r2, a2, x2, w2, g2) = sides
     torch.testing.assert_close(r1, r2, **TOL)
     if a1 is not None:
@@ -162,7 +198,9 @@ def assert_same_as_dgl(spec, layer, g, feat, edge_weight=None, dgl_graph=None):
     torch.testing.assert_close(w1, w2, **TOL)
     assert g1.keys() == g2.keys()
     for name in g1:
-        torch.testing.assert_close(g1[name], g2[name], **TOL, msg=lambda m, n=name: f"grad of {n}: {m}")
+        torch.testing.assert_close(
+            g1[name], g2[name], **TOL, msg=lambda m, n=name: f"grad of {n}: {m}"
+        )
 
 
 @pytest.mark.dgl
@@ -292,7 +330,9 @@ def test_extra_dimensions_follow_dgl(spec, extra, bipartite):
     g = sample_graph(bipartite)
     widths = bipartite_widths(spec) if bipartite else (4, 4)
     layer = make(spec, width_arg(widths), 2, 3).eval()
-    follows_dgl(spec, layer, g, features(g, widths, extra=extra), g.to_dgl(), accepted=spec.extra_dims)
+    follows_dgl(
+        spec, layer, g, features(g, widths, extra=extra), g.to_dgl(), accepted=spec.extra_dims
+    )
 
 
 @pytest.mark.parametrize("spec", [s for s in REFERENCED if s.extra_dims], ids=str)
@@ -319,27 +359,37 @@ def test_state_dict_loads_both_ways(spec, in_feats):
     if not spec.pair_widths and in_feats != 4:
         pytest.skip("GraphConv takes one input width")
     pytest.importorskip("dgl")
-    layer = make(spec, in_feats, residual=True) if spec.name in ("GATConv", "GATv2Conv") else make(spec, in_feats)
+    layer = (
+        make(spec, in_feats, residual=True)
+        if spec.name in ("GATConv", "GATv2Conv")
+        else make(spec, in_feats)
+    )
     twin = dgl_twin(spec, layer)
     assert list(layer.state_dict()) == list(twin.state_dict())
     torch.nn.init.normal_(next(twin.parameters()))
-    layer.load_state_dict(twin.state_dict())                            # DGL -> gnnbook
-    twin.load_state_dict(layer.state_dict())                            # gnnbook -> DGL
+    layer.load_state_dict(twin.state_dict())  # DGL -> gnnbook
+    twin.load_state_dict(layer.state_dict())  # gnnbook -> DGL
     for (n1, p1), (n2, p2) in zip(layer.state_dict().items(), twin.state_dict().items()):
         assert n1 == n2 and torch.equal(p1, p2)
 
 
-# --- modes, determinism, devices -------------------------------------------------------------------
-@pytest.mark.parametrize("spec", [LAYERS["GATConv"], LAYERS["GATv2Conv"], LAYERS["SAGE-mean"]], ids=str)
+# --- modes, determinism, devices ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spec", [LAYERS["GATConv"], LAYERS["GATv2Conv"], LAYERS["SAGE-mean"]], ids=str
+)
 def test_dropout_only_in_train_mode(spec):
     g = sample_graph()
     drops = dict(feat_drop=0.5, attn_drop=0.5) if spec.attention else dict(feat_drop=0.5)
     layer = make(spec, 4, **drops)
     plain = make(spec, 4)
     feat = features(g, (4, 4))
-    torch.testing.assert_close(run(spec, layer.eval(), g, feat)[0], run(spec, plain.eval(), g, feat)[0], **TOL)
+    torch.testing.assert_close(
+        run(spec, layer.eval(), g, feat)[0], run(spec, plain.eval(), g, feat)[0], **TOL
+    )
     torch.manual_seed(0)
-    assert not torch.allclose(run(spec, layer.train(), g, feat)[0], run(spec, plain.train(), g, feat)[0])
+    assert not torch.allclose(
+        run(spec, layer.train(), g, feat)[0], run(spec, plain.train(), g, feat)[0]
+    )
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)

@@ -1,9 +1,10 @@
 """gnnbook: the companion package of the book "GNN attention, dissected".
 
-GCN, GraphSAGE and GAT layers written from their formulas (``gnnbook.nn``), the three message-passing
-ops they are built from (``gnnbook.ops``), dense float64 references (``gnnbook.reference``) and
-drawings of attention (``gnnbook.draw``). Nothing here needs DGL or PyG.
+GCN, GraphSAGE and GAT layers written from their formulas (``gnnbook.nn``), the three
+message-passing ops they are built from (``gnnbook.ops``), dense float64 references
+(``gnnbook.reference``) and drawings of attention (``gnnbook.draw``). Nothing here needs DGL or PyG.
 """
+
 from . import compat, graphs, nn, ops, reference  # compat imports PyG only when called
 from .graph import Graph, as_graph
 

@@ -3,6 +3,7 @@
 Each takes DGL 2.1's constructor arguments, forward signature and parameter names, so that
 ``layer.load_state_dict(dgl_layer.state_dict())`` works both ways (chapter "Inside DGL's GATConv").
 """
+
 from .dotgatconv import DotGATConv
 from .gatconv import GATConv
 from .gatv2conv import GATv2Conv

@@ -2,6 +2,7 @@
 
 Each check raises with a message that names the problem and, where there is one, the fix.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,37 +39,60 @@ def probability(p, name: str) -> float:
     return float(p)
 
 
-def _node_tensor(h, name: str, graph: Graph, rows: int, side: str, width: int, param, extra_dims: bool) -> None:
+def _node_tensor(
+    h, name: str, graph: Graph, rows: int, side: str, width: int, param, extra_dims: bool
+) -> None:
     if not isinstance(h, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(h).__name__}")
     if extra_dims and h.dim() < 2:
-        raise ValueError(f"{name} must have shape (nodes, ..., features), got shape {tuple(h.shape)}; "
-                         f"for one feature per node use {name}.unsqueeze(-1)")
+        raise ValueError(
+            f"{name} must have shape (nodes, ..., features), got shape {tuple(h.shape)}; "
+            f"for one feature per node use {name}.unsqueeze(-1)"
+        )
     if not extra_dims and h.dim() != 2:
         hint = f"; for one feature per node use {name}.unsqueeze(-1)" if h.dim() == 1 else ""
         raise ValueError(f"{name} must be 2-D (nodes, features), got shape {tuple(h.shape)}{hint}")
     if not h.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {h.dtype}; convert it with .float()")
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got {h.dtype}; convert it with .float()"
+        )
     if h.device != graph.device:
-        raise ValueError(f"{name} is on {h.device} but the graph is on {graph.device}; move one with .to()")
+        raise ValueError(
+            f"{name} is on {h.device} but the graph is on {graph.device}; move one with .to()"
+        )
     if h.shape[0] != rows:
         raise ValueError(f"{name} has {h.shape[0]} rows but the graph has {rows} {side} nodes")
     if h.shape[-1] != width:
-        raise ValueError(f"{name} has {h.shape[-1]} features per node but the layer expects {width}")
+        raise ValueError(
+            f"{name} has {h.shape[-1]} features per node but the layer expects {width}"
+        )
     if 0 in h.shape[1:-1]:
-        raise ValueError(f"{name} has an empty dimension between nodes and features: shape {tuple(h.shape)}")
+        raise ValueError(
+            f"{name} has an empty dimension between nodes and features: shape {tuple(h.shape)}"
+        )
     if param is not None and h.dtype != param.dtype:
         raise TypeError(
             f"{name} is {h.dtype} but the layer's parameters are {param.dtype}; "
             f"convert one (e.g. layer.double() or {name}.float())"
         )
     if param is not None and h.device != param.device:
-        raise ValueError(f"{name} is on {h.device} but the layer's parameters are on {param.device}")
+        raise ValueError(
+            f"{name} is on {h.device} but the layer's parameters are on {param.device}"
+        )
 
 
-def split_features(graph, feat, in_feats: tuple[int, int], param=None, dropout=None, *,
-                   uses_dst: bool = True, extra_dims: bool = False):
-    """Check ``feat`` against ``graph`` and the layer; return ``(graph, h_src, h_dst)``, with dropout.
+def split_features(
+    graph,
+    feat,
+    in_feats: tuple[int, int],
+    param=None,
+    dropout=None,
+    *,
+    uses_dst: bool = True,
+    extra_dims: bool = False,
+):
+    """Check ``feat`` against ``graph`` and the layer; return ``(graph, h_src, h_dst)``, with
+    dropout.
 
     ``feat`` is one tensor or a pair ``(feat_src, feat_dst)``, as in DGL:
 
@@ -76,13 +100,14 @@ def split_features(graph, feat, in_feats: tuple[int, int], param=None, dropout=N
     * one tensor on a DGL block: the destinations are its first source nodes, ``feat[:N_dst]``;
     * one tensor on any other bipartite graph: only a layer that does not read destination features
       (``uses_dst=False``, GraphConv) takes it; the others need the pair;
-    * a pair: ``feat_dst`` is checked only when the layer reads it (``uses_dst``); GraphConv ignores it.
+    * a pair: ``feat_dst`` is checked only when the layer reads it (``uses_dst``); GraphConv ignores
+      it.
 
-    ``h_dst`` is ``None`` when ``uses_dst`` is false. ``param`` is any layer parameter (its dtype and
-    device must match). With ``extra_dims`` the features may be ``(N, *, in_feats)`` (DGL's GraphConv,
-    GATConv and SAGEConv's 'mean' and 'pool' take them); both sides must then share the ``*``.
-    ``dropout`` is applied once per input tensor, so a node that is both a source and a destination
-    sees one dropout mask, as in DGL.
+    ``h_dst`` is ``None`` when ``uses_dst`` is false. ``param`` is any layer parameter (its dtype
+    and device must match). With ``extra_dims`` the features may be ``(N, *, in_feats)`` (DGL's
+    GraphConv, GATConv and SAGEConv's 'mean' and 'pool' take them); both sides must then share the
+    ``*``. ``dropout`` is applied once per input tensor, so a node that is both a source and a
+    destination sees one dropout mask, as in DGL.
     """
     is_block = bool(getattr(graph, "is_block", False))  # only DGL graphs have this
     g = as_graph(graph)
@@ -90,7 +115,9 @@ def split_features(graph, feat, in_feats: tuple[int, int], param=None, dropout=N
     drop = dropout if dropout is not None else (lambda h: h)
     if isinstance(feat, (tuple, list)):
         if len(feat) != 2:
-            raise ValueError(f"a feature tuple must be (feat_src, feat_dst), got {len(feat)} tensors")
+            raise ValueError(
+                f"a feature tuple must be (feat_src, feat_dst), got {len(feat)} tensors"
+            )
         check(feat[0], "feat_src", rows=g.num_src_nodes, side="source", width=in_feats[0])
         if not uses_dst:
             if not isinstance(feat[1], torch.Tensor):
@@ -98,16 +125,20 @@ def split_features(graph, feat, in_feats: tuple[int, int], param=None, dropout=N
             return g, drop(feat[0]), None
         check(feat[1], "feat_dst", rows=g.num_dst_nodes, side="destination", width=in_feats[1])
         if feat[0].shape[1:-1] != feat[1].shape[1:-1]:
-            raise ValueError(f"feat_src and feat_dst must have the same dimensions between nodes and "
-                             f"features, got {tuple(feat[0].shape)} and {tuple(feat[1].shape)}")
+            raise ValueError(
+                f"feat_src and feat_dst must have the same dimensions between nodes and "
+                f"features, got {tuple(feat[0].shape)} and {tuple(feat[1].shape)}"
+            )
         return g, drop(feat[0]), drop(feat[1])
     if uses_dst and g.is_bipartite and not is_block:
         raise ValueError(
-            f"the graph is bipartite ({g.num_src_nodes} source, {g.num_dst_nodes} destination nodes): "
-            f"pass features as a tuple (feat_src, feat_dst)"
+            f"the graph is bipartite ({g.num_src_nodes} source, {g.num_dst_nodes} destination "
+            f"nodes): pass features as a tuple (feat_src, feat_dst)"
         )
     if uses_dst and in_feats[0] != in_feats[1]:
-        raise ValueError(f"the layer was built for in_feats={in_feats}: pass a tuple (feat_src, feat_dst)")
+        raise ValueError(
+            f"the layer was built for in_feats={in_feats}: pass a tuple (feat_src, feat_dst)"
+        )
     check(feat, "feat", rows=g.num_src_nodes, side="source", width=in_feats[0])
     h = drop(feat)
     # destination i is source i (all of them, or a block's first ones)
@@ -134,7 +165,8 @@ def edge_weights(graph: Graph, edge_weight, like: torch.Tensor):
 
 
 def in_degrees_positive(graph: Graph, allow_zero_in_degree: bool) -> None:
-    """Refuse destinations with no in-edges unless the layer allows them (their output is the bias)."""
+    """Refuse destinations with no in-edges unless the layer allows them (their output is the
+    bias)."""
     if allow_zero_in_degree:
         return
     lonely = (graph.in_degrees() == 0).nonzero().flatten()
@@ -143,6 +175,7 @@ def in_degrees_positive(graph: Graph, allow_zero_in_degree: bool) -> None:
         more = f" and {lonely.numel() - _SHOWN} more" if lonely.numel() > _SHOWN else ""
         raise ValueError(
             f"destination node(s) {shown}{more} have zero in-degree, so the layer has nothing to "
-            f"aggregate for them. Add self-loops (graph.add_self_loops(), or dgl.add_self_loop(g)), "
-            f"or build the layer with allow_zero_in_degree=True (their output is then just the bias)."
+            f"aggregate for them. Add self-loops (graph.add_self_loops(), or "
+            f"dgl.add_self_loop(g)), or build the layer with allow_zero_in_degree=True (their "
+            f"output is then just the bias)."
         )

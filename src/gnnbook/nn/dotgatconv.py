@@ -1,4 +1,5 @@
 r"""Scaled dot-product attention over neighbours: a Transformer head masked by the graph."""
+
 from __future__ import annotations
 
 from torch import nn
@@ -33,9 +34,9 @@ class DotGATConv(nn.Module):
 
     Shapes:
         - **input:** ``feat`` :math:`(N, D_\mathrm{in})`; on a bipartite graph the pair
-          ``(feat_src, feat_dst)`` :math:`((N_\mathrm{src}, D_\mathrm{src}), (N_\mathrm{dst}, D_\mathrm{dst}))`;
-          on a DGL block one tensor :math:`(N_\mathrm{src}, D_\mathrm{in})` whose first
-          :math:`N_\mathrm{dst}` rows are the destinations. Like DGL's, 2-D features only.
+          ``(feat_src, feat_dst)`` :math:`((N_\mathrm{src}, D_\mathrm{src}), (N_\mathrm{dst},
+          D_\mathrm{dst}))`; on a DGL block one tensor :math:`(N_\mathrm{src}, D_\mathrm{in})` whose
+          first :math:`N_\mathrm{dst}` rows are the destinations. Like DGL's, 2-D features only.
         - **output:** :math:`(N_\mathrm{dst}, H, F)`; with ``get_attention=True`` also
           :math:`\alpha`, :math:`(E, H, 1)`.
 
@@ -59,16 +60,18 @@ class DotGATConv(nn.Module):
             fc.reset_parameters()
 
     def forward(self, graph, feat, get_attention=False):
-        """Run the layer: ``feat`` and the result as in *Shapes*; ``(rst, alpha)`` with ``get_attention``."""
+        """Run the layer: ``feat`` and the result as in *Shapes*; ``(rst, alpha)`` with
+        ``get_attention``."""
         fc_src, fc_dst = projections(self)
         g, h_src, h_dst = _checks.split_features(
-            graph, feat, (self._in_src_feats, self._in_dst_feats), fc_src.weight)
+            graph, feat, (self._in_src_feats, self._in_dst_feats), fc_src.weight
+        )
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         heads = (self._num_heads, self._out_feats)
-        k, q = project(fc_src, fc_dst, feat, h_src, h_dst, heads)         # k_j = v_j = W h_j, q_i = W h_i
+        k, q = project(fc_src, fc_dst, feat, h_src, h_dst, heads)  # k_j = v_j = W h_j, q_i = W h_i
         # q_i . k_j is not a source term plus a destination term, so it cannot be a u_add_v:
         # it is DGL's u_dot_v, a gather of both ends of every edge.
-        e = (k[g.src] * q[g.dst]).sum(-1, keepdim=True) / self._out_feats ** 0.5  # e_ij, (E, H, 1)
-        alpha = ops.edge_softmax(g, e)                                    # alpha_ij
-        rst = ops.u_mul_e_sum(g, k, alpha)                                # sum_j alpha_ij v_j
+        e = (k[g.src] * q[g.dst]).sum(-1, keepdim=True) / self._out_feats**0.5  # e_ij, (E, H, 1)
+        alpha = ops.edge_softmax(g, e)  # alpha_ij
+        rst = ops.u_mul_e_sum(g, k, alpha)  # sum_j alpha_ij v_j
         return (rst, alpha) if get_attention else rst

@@ -1,4 +1,5 @@
 r"""GCN: neighbour features summed with fixed, degree-based weights (Kipf & Welling, 2017)."""
+
 from __future__ import annotations
 
 import torch
@@ -15,10 +16,10 @@ def edge_norm(graph: Graph, norm: str, dtype: torch.dtype, edge_weight=None):
     r"""GraphConv's weight on each edge :math:`j \to i`.
 
     ``'both'``: :math:`c_{ji} = w_{ji} / \sqrt{d^\mathrm{out}_j d^\mathrm{in}_i}`;
-    ``'right'``: :math:`w_{ji} / d^\mathrm{in}_i` (a mean); ``'left'``: :math:`w_{ji} / d^\mathrm{out}_j`;
-    ``'none'``: :math:`w_{ji}` (``None`` without weights: all ones). Degrees count edges, at
-    least 1. Chapter "GCN" derives the weights; they depend only on the graph, so they are
-    computed once per graph and dtype.
+    ``'right'``: :math:`w_{ji} / d^\mathrm{in}_i` (a mean); ``'left'``: :math:`w_{ji} /
+    d^\mathrm{out}_j`; ``'none'``: :math:`w_{ji}` (``None`` without weights: all ones). Degrees
+    count edges, at least 1. Chapter "GCN" derives the weights; they depend only on the graph, so
+    they are computed once per graph and dtype.
     """
     if norm == "none":
         return edge_weight
@@ -31,22 +32,29 @@ def edge_norm(graph: Graph, norm: str, dtype: torch.dtype, edge_weight=None):
             return 1 / per_edge(graph.in_degrees(), graph.dst)
         if norm == "left":
             return 1 / per_edge(graph.out_degrees(), graph.src)
-        return (per_edge(graph.out_degrees(), graph.src) * per_edge(graph.in_degrees(), graph.dst)).rsqrt()
+        return (
+            per_edge(graph.out_degrees(), graph.src) * per_edge(graph.in_degrees(), graph.dst)
+        ).rsqrt()
 
     c = graph.cached(("edge_norm", norm, dtype), build)
     return c if edge_weight is None else c * edge_weight
 
 
 def _external_weight(weight, in_feats: int, out_feats: int, like: torch.Tensor) -> torch.Tensor:
-    """``weight`` passed to ``forward``: a float ``(in_feats, out_feats)`` tensor matching the features."""
+    """``weight`` passed to ``forward``: a float ``(in_feats, out_feats)`` tensor matching the
+    features."""
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
     if weight.shape != (in_feats, out_feats):
-        raise ValueError(f"weight must have shape (in_feats, out_feats) = ({in_feats}, {out_feats}), "
-                         f"got {tuple(weight.shape)}")
+        raise ValueError(
+            f"weight must have shape (in_feats, out_feats) = ({in_feats}, {out_feats}), "
+            f"got {tuple(weight.shape)}"
+        )
     if weight.dtype != like.dtype or weight.device != like.device:
-        raise TypeError(f"weight is {weight.dtype} on {weight.device} but the features are "
-                        f"{like.dtype} on {like.device}; convert one with .to()")
+        raise TypeError(
+            f"weight is {weight.dtype} on {weight.device} but the features are "
+            f"{like.dtype} on {like.device}; convert one with .to()"
+        )
     return weight
 
 
@@ -56,12 +64,13 @@ class GraphConv(nn.Module):
     Chapter "GCN" derives it; with ``norm='both'``:
 
     .. math::
-        h'_i = \sigma\Big(b + \sum_{j \in \mathcal{N}(i)} \frac{w_{ji}}{\sqrt{d^\mathrm{out}_j}\sqrt{d^\mathrm{in}_i}}\, h_j W\Big)
+        h'_i = \sigma\Big(b + \sum_{j \in \mathcal{N}(i)}
+               \frac{w_{ji}}{\sqrt{d^\mathrm{out}_j}\sqrt{d^\mathrm{in}_i}}\, h_j W\Big)
         \qquad\big(H' = \sigma(D_\mathrm{in}^{-1/2} A D_\mathrm{out}^{-1/2} H W + b)\big)
 
-    'right' divides by :math:`d^\mathrm{in}_i` only (a mean), 'left' by :math:`d^\mathrm{out}_j` only,
-    'none' by nothing. Degrees count edges (at least 1) and ignore ``edge_weight`` :math:`w_{ji}`
-    (default 1). On an undirected graph with self-loops, 'both' is the paper's
+    'right' divides by :math:`d^\mathrm{in}_i` only (a mean), 'left' by :math:`d^\mathrm{out}_j`
+    only, 'none' by nothing. Degrees count edges (at least 1) and ignore ``edge_weight``
+    :math:`w_{ji}` (default 1). On an undirected graph with self-loops, 'both' is the paper's
     :math:`\hat D^{-1/2} \hat A \hat D^{-1/2}`. Only source features enter the sum: destination
     features, when given, are ignored (as in DGL).
 
@@ -74,8 +83,8 @@ class GraphConv(nn.Module):
             is a bias). Default: ``True``.
         bias: learn :math:`b`. Default: ``True``.
         activation: :math:`\sigma`; ``None`` for none. Default: ``None``.
-        allow_zero_in_degree: allow destinations without in-edges (their output is :math:`\sigma(b)`);
-            when ``False`` they raise a ``ValueError``. Default: ``False``.
+        allow_zero_in_degree: allow destinations without in-edges (their output is
+            :math:`\sigma(b)`); when ``False`` they raise a ``ValueError``. Default: ``False``.
 
     Shapes:
         - **input:** ``feat`` :math:`(N_\mathrm{src}, *, D_\mathrm{in})`, on any graph: homogeneous,
@@ -97,8 +106,16 @@ class GraphConv(nn.Module):
         torch.Size([6, 2])
     """
 
-    def __init__(self, in_feats, out_feats, norm="both", weight=True, bias=True, activation=None,
-                 allow_zero_in_degree=False):
+    def __init__(
+        self,
+        in_feats,
+        out_feats,
+        norm="both",
+        weight=True,
+        bias=True,
+        activation=None,
+        allow_zero_in_degree=False,
+    ):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -122,17 +139,26 @@ class GraphConv(nn.Module):
         """Run the layer: ``feat`` and the result as in *Shapes*. ``weight``: an external :math:`W`
         for a layer built with ``weight=False``."""
         if weight is not None and self.weight is not None:
-            raise ValueError("an external weight was given but the layer has its own: build it with weight=False")
-        own = self.weight if self.weight is not None else self.bias      # dtype and device to match
-        g, h_src, _ = _checks.split_features(graph, feat, (self._in_feats, self._in_feats), own,
-                                             uses_dst=False, extra_dims=True)
-        W = self.weight if weight is None else _external_weight(weight, self._in_feats, self._out_feats, h_src)
+            raise ValueError(
+                "an external weight was given but the layer has its own: build it with weight=False"
+            )
+        own = self.weight if self.weight is not None else self.bias  # dtype and device to match
+        g, h_src, _ = _checks.split_features(
+            graph, feat, (self._in_feats, self._in_feats), own, uses_dst=False, extra_dims=True
+        )
+        W = (
+            self.weight
+            if weight is None
+            else _external_weight(weight, self._in_feats, self._out_feats, h_src)
+        )
         if W is None and self.bias is not None and self._in_feats != self._out_feats:
-            raise ValueError(f"without a weight the features keep their {self._in_feats} columns, but the bias "
-                             f"has out_feats={self._out_feats}: pass weight=, or build with bias=False")
+            raise ValueError(
+                f"without a weight the features keep their {self._in_feats} columns, but the bias "
+                f"has out_feats={self._out_feats}: pass weight=, or build with bias=False"
+            )
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         edge_weight = _checks.edge_weights(g, edge_weight, h_src)
-        c = edge_norm(g, self._norm, h_src.dtype, edge_weight)           # c_ji
+        c = edge_norm(g, self._norm, h_src.dtype, edge_weight)  # c_ji
 
         def aggregate(h):  # sum_j c_ji h_j; the ops take (N, F), so extra dims * join the features
             return ops.u_mul_e_sum(g, h.flatten(1), c).view(g.num_dst_nodes, *h.shape[1:])
@@ -140,12 +166,12 @@ class GraphConv(nn.Module):
         # A(HW) = (AH)W: multiply by W on the narrower side of the sum (DGL's rule):
         # the sum moves fewer numbers, and needs no backward when feat needs no gradient.
         if W is not None and self._in_feats > self._out_feats:
-            rst = aggregate(h_src @ W)                                    # sum_j c_ji h_j W
+            rst = aggregate(h_src @ W)  # sum_j c_ji h_j W
         else:
-            rst = aggregate(h_src)                                        # sum_j c_ji h_j
-            rst = rst if W is None else rst @ W                           # (...) W
+            rst = aggregate(h_src)  # sum_j c_ji h_j
+            rst = rst if W is None else rst @ W  # (...) W
         if self.bias is not None:
-            rst = rst.add_(self.bias)                                     # + b (in place: no new N x F)
+            rst = rst.add_(self.bias)  # + b (in place: no new N x F)
         if self._activation is not None:
-            rst = self._activation(rst)                                   # sigma(...)
+            rst = self._activation(rst)  # sigma(...)
         return rst
