@@ -348,6 +348,19 @@ def test_extra_dimensions_are_independent_slices(spec):
         torch.testing.assert_close(alpha, ref_alpha, **TOL)
 
 
+@pytest.mark.dgl
+def test_sage_gcn_reads_destinations_at_the_source_width_like_dgl():
+    """'gcn' averages h_i with its neighbours, so DGL reads h_i at the source width whatever the
+    destination width in in_feats says."""
+    spec = LAYERS["SAGE-gcn"]
+    layer = make(spec, (4, 6)).eval()
+    block = dgl_block()
+    feat = torch.randn(block.num_src_nodes(), 4, dtype=torch.float64)
+    follows_dgl(spec, layer, block, feat, block, accepted=True)
+    g = sample_graph(bipartite=True)
+    follows_dgl(spec, layer, g, features(g, (4, 4)), g.to_dgl(), accepted=True)
+
+
 def test_dotgatconv_has_dgls_spelling():
     assert gnn.DotGatConv is gnn.DotGATConv
 
