@@ -31,20 +31,14 @@ from hypothesis import strategies as st
 from gnnbook import Graph
 from layer_specs import LAYERS, dense, run
 
-settings.register_profile(
-    "fuzz-ci",
-    max_examples=1000,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-settings.register_profile(
-    "fuzz-dev",
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+for name, examples in (("fuzz-ci", 1000), ("fuzz-dev", 60)):  # tiny graphs: no deadline needed
+    settings.register_profile(
+        name,
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
 PROFILE = settings.get_profile("fuzz-ci" if os.environ.get("CI") == "true" else "fuzz-dev")
 COUNTS_FILE = Path(__file__).resolve().parents[1] / "_build" / "fuzz-counts-layers.json"
 SPECS = list(LAYERS.values())
@@ -167,17 +161,26 @@ def constructor_kwargs(draw, spec, d: Draw):
     return spec.args(in_feats, heads, out), kw
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=str)
-def test_constructor(spec):
-    entry = f"{spec.name}.__init__"
+def fuzz_entry(entry: str, one_draw) -> None:
+    """Run :func:`judge` on the profile's examples; ``one_draw(draw, d)`` builds one input, records
+    its faults in ``d`` and returns ``(call, check_result)``."""
 
     @PROFILE
     @given(st.data())
     def fuzz(data):
         d = Draw()
-        args, kw = constructor_kwargs(data.draw, spec, d)
-        if spec.name.startswith("SAGE") and data.draw(st.integers(0, 7)) == 0:
-            args = (*args[:2], data.draw(st.sampled_from(["sum", "max", None, "MEAN"])))
+        call, check_result = one_draw(data.draw, d)
+        judge(entry, d, call, check_result)
+
+    fuzz()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+def test_constructor(spec):
+    def one_draw(draw, d):
+        args, kw = constructor_kwargs(draw, spec, d)
+        if spec.name.startswith("SAGE") and draw(st.integers(0, 7)) == 0:
+            args = (*args[:2], draw(st.sampled_from(["sum", "max", None, "MEAN"])))
             d.fault("aggregator_type", r"aggregator_type must be one of")
 
         def built_layer_runs(layer):  # a built layer must also compute its formula
@@ -200,9 +203,9 @@ def test_constructor(spec):
                 return  # computes with an external weight: test_forward covers it
             compare(spec, layer, layer, g, feat, None, run(spec, layer, g, feat), None)
 
-        judge(entry, d, lambda: spec.cls(*args, **kw), built_layer_runs)
+        return (lambda: spec.cls(*args, **kw)), built_layer_runs
 
-    fuzz()
+    fuzz_entry(f"{spec.name}.__init__", one_draw)
 
 
 # --- forward -------------------------------------------------------------------------------------
@@ -529,28 +532,16 @@ def layer_pool(name: str, size: int = 48) -> list:
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)
 def test_forward(spec):
-    entry = f"{spec.name}.forward"
-
-    @PROFILE
-    @given(st.data())
-    def fuzz(data):
-        draw = data.draw
-        d = Draw()
+    def one_draw(draw, d):
         layer, twin, dtype = draw(st.sampled_from(layer_pool(spec.name)))
         g = draw(graphs())
         feat, extra = feature_input(draw, spec, layer, g, d, dtype)
         edge_weight = edge_weight_input(draw, spec, g, d, dtype, extra)
         weight = external_weight(draw, layer, d, dtype) if spec.name == "GraphConv" else None
         zero_in_degree_fault(spec, layer, g, d)
-        if (
-            spec.name == "GraphConv"
-            and layer.weight is None
-            and layer.bias is None
-            and weight is None
-        ):
-            d.errors = [
-                e for e in d.errors if e[0] != "float dtype"
-            ]  # no parameters: any float works
+        if spec.name == "GraphConv" and layer.weight is layer.bias is weight is None:
+            # no parameters at all: any float dtype works
+            d.errors = [e for e in d.errors if e[0] != "float dtype"]
         kw = {} if edge_weight is None else {"edge_weight": edge_weight}
         if weight is not None:
             kw["weight"] = weight
@@ -560,11 +551,6 @@ def test_forward(spec):
                 return layer(g, feat, get_attention=True, **kw)
             return layer(g, feat, **kw), None
 
-        judge(
-            entry,
-            d,
-            call,
-            lambda result: compare(spec, layer, twin, g, feat, edge_weight, result, weight),
-        )
+        return call, lambda result: compare(spec, layer, twin, g, feat, edge_weight, result, weight)
 
-    fuzz()
+    fuzz_entry(f"{spec.name}.forward", one_draw)

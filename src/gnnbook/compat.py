@@ -212,6 +212,33 @@ def _sage_from_pyg(module):
     return layer
 
 
+def _attention_options(layer, concat: bool) -> dict:
+    """The arguments PyG's GATConv and GATv2Conv share, read off a gnnbook attention layer."""
+    return dict(
+        out_channels=layer._out_feats,
+        heads=layer._num_heads,
+        concat=concat,
+        negative_slope=layer.leaky_relu.negative_slope,
+        dropout=layer.attn_drop.p,
+        add_self_loops=False,  # the module runs on the graph it is given, as the layer does
+        residual=layer.res_fc is not None,
+    )
+
+
+def _layer_options(module) -> dict:
+    """The inverse of :func:`_attention_options`: gnnbook's arguments read off a PyG module. Built
+    with ``allow_zero_in_degree=True``, since PyG never refuses such nodes."""
+    return dict(
+        in_feats=module.in_channels,
+        out_feats=module.out_channels,
+        num_heads=module.heads,
+        attn_drop=module.dropout,
+        negative_slope=module.negative_slope,
+        residual=module.res is not None,
+        allow_zero_in_degree=True,
+    )
+
+
 # --- GAT ------------------------------------------------------------------------------------------
 def _gat_to_pyg(layer, concat):
     from torch_geometric.nn import GATConv
@@ -220,18 +247,9 @@ def _gat_to_pyg(layer, concat):
     H, bipartite = layer._num_heads, not hasattr(layer, "fc")
     in_feats = (layer._in_src_feats, layer._in_dst_feats) if bipartite else layer._in_src_feats
     bias = layer.bias if layer.bias is not None else getattr(layer.res_fc, "bias", None)
-    module = GATConv(
-        in_feats,
-        layer._out_feats,
-        heads=H,
-        concat=concat,
-        negative_slope=layer.leaky_relu.negative_slope,
-        dropout=layer.attn_drop.p,
-        add_self_loops=False,
-        bias=bias is not None,
-        residual=layer.res_fc is not None,
+    module = _like(
+        GATConv(in_feats, **_attention_options(layer, concat), bias=bias is not None), layer
     )
-    module = _like(module, layer)
     if bipartite:
         _copy(module.lin_src.weight, layer.fc_src.weight)
         _copy(module.lin_dst.weight, layer.fc_dst.weight)
@@ -249,17 +267,7 @@ def _gat_to_pyg(layer, concat):
 def _gat_from_pyg(module):
     _refuse(module.edge_dim is not None, "edge features (edge_dim) have no DGL GATConv counterpart")
     H, concat = module.heads, module.concat
-    layer = gnn.GATConv(
-        module.in_channels,
-        module.out_channels,
-        H,
-        attn_drop=module.dropout,
-        negative_slope=module.negative_slope,
-        residual=module.res is not None,
-        bias=module.bias is not None,
-        allow_zero_in_degree=True,
-    )
-    layer = _like(layer, module)
+    layer = _like(gnn.GATConv(**_layer_options(module), bias=module.bias is not None), module)
     if module.lin is not None:
         _copy(layer.fc.weight, module.lin.weight)
     else:
@@ -286,19 +294,8 @@ def _gatv2_to_pyg(layer, concat):
     shared = layer.fc_dst is layer.fc_src
     same = layer._in_src_feats == layer._in_dst_feats
     in_feats = layer._in_src_feats if same else (layer._in_src_feats, layer._in_dst_feats)
-    module = GATv2Conv(
-        in_feats,
-        layer._out_feats,
-        heads=H,
-        concat=concat,
-        negative_slope=layer.leaky_relu.negative_slope,
-        dropout=layer.attn_drop.p,
-        add_self_loops=False,
-        bias=has_bias,
-        share_weights=shared,
-        residual=layer.res_fc is not None,
-    )
-    module = _like(module, layer)
+    options = _attention_options(layer, concat)
+    module = _like(GATv2Conv(in_feats, **options, bias=has_bias, share_weights=shared), layer)
     _copy(module.lin_l.weight, layer.fc_src.weight)  # lin_l: the source (message) side
     _copy(module.lin_r.weight, layer.fc_dst.weight)
     if has_bias:
@@ -324,18 +321,10 @@ def _gatv2_from_pyg(module):
     )
     H, concat = module.heads, module.concat
     has_bias = module.lin_l.bias is not None
-    layer = gnn.GATv2Conv(
-        module.in_channels,
-        module.out_channels,
-        H,
-        attn_drop=module.dropout,
-        negative_slope=module.negative_slope,
-        residual=module.res is not None,
-        bias=has_bias,
-        share_weights=module.share_weights,
-        allow_zero_in_degree=True,
+    options = _layer_options(module)
+    layer = _like(
+        gnn.GATv2Conv(**options, bias=has_bias, share_weights=module.share_weights), module
     )
-    layer = _like(layer, module)
     _copy(layer.fc_src.weight, module.lin_l.weight)
     _copy(layer.fc_dst.weight, module.lin_r.weight)
     if has_bias:

@@ -149,19 +149,23 @@ def edge_weights(graph: Graph, edge_weight, like: torch.Tensor):
     """``edge_weight`` must be ``None`` or a float tensor of shape ``(E,)`` matching ``like``."""
     if edge_weight is None:
         return None
-    if not isinstance(edge_weight, torch.Tensor):
-        raise TypeError(f"edge_weight must be a torch.Tensor, got {type(edge_weight).__name__}")
-    if edge_weight.shape != (graph.num_edges,):
-        raise ValueError(
-            f"edge_weight must have shape ({graph.num_edges},), one weight per edge, "
-            f"got {tuple(edge_weight.shape)}"
-        )
-    if edge_weight.dtype != like.dtype or edge_weight.device != like.device:
+    shape = (graph.num_edges,)
+    return tensor_like(edge_weight, "edge_weight", shape, f"{shape}, one weight per edge", like)
+
+
+def tensor_like(value, name: str, shape: tuple, shape_text: str, like: torch.Tensor):
+    """``value``, a tensor of ``shape`` (described by ``shape_text``) with ``like``'s dtype and
+    device, or an error naming ``name``."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if value.shape != shape:
+        raise ValueError(f"{name} must have shape {shape_text}, got {tuple(value.shape)}")
+    if value.dtype != like.dtype or value.device != like.device:
         raise TypeError(
-            f"edge_weight is {edge_weight.dtype} on {edge_weight.device} but the features are "
-            f"{like.dtype} on {like.device}"
+            f"{name} is {value.dtype} on {value.device} but the features are "
+            f"{like.dtype} on {like.device}; convert one with .to()"
         )
-    return edge_weight
+    return value
 
 
 def in_degrees_positive(graph: Graph, allow_zero_in_degree: bool) -> None:

@@ -33,12 +33,10 @@ class DotGATConv(nn.Module):
             ``False`` they raise a ``ValueError``. Default: ``False``.
 
     Shapes:
-        - **input:** ``feat`` :math:`(N, D_\mathrm{in})`; on a bipartite graph the pair
-          ``(feat_src, feat_dst)`` :math:`((N_\mathrm{src}, D_\mathrm{src}), (N_\mathrm{dst},
-          D_\mathrm{dst}))`; on a DGL block one tensor :math:`(N_\mathrm{src}, D_\mathrm{in})` whose
-          first :math:`N_\mathrm{dst}` rows are the destinations. Like DGL's, 2-D features only.
-        - **output:** :math:`(N_\mathrm{dst}, H, F)`; with ``get_attention=True`` also
-          :math:`\alpha`, :math:`(E, H, 1)`.
+        - **input:** as :class:`~gnnbook.nn.GATv2Conv`: 2-D features only, ``(N, D_in)``, a pair
+          ``(feat_src, feat_dst)`` on a bipartite graph, one tensor on a DGL block.
+        - **output:** ``(N_dst, H, F)``; with ``get_attention=True`` also :math:`\alpha`,
+          ``(E, H, 1)``.
 
     Examples:
         >>> import torch

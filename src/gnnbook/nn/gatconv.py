@@ -73,19 +73,9 @@ class GATConv(nn.Module):
         torch.Size([6, 6])
     """
 
-    def __init__(
-        self,
-        in_feats,
-        out_feats,
-        num_heads,
-        feat_drop=0.0,
-        attn_drop=0.0,
-        negative_slope=0.2,
-        residual=False,
-        activation=None,
-        allow_zero_in_degree=False,
-        bias=True,
-    ):
+    def __init__(self, in_feats, out_feats, num_heads, feat_drop=0.0, attn_drop=0.0,
+                 negative_slope=0.2, residual=False, activation=None, allow_zero_in_degree=False,
+                 bias=True):  # fmt: skip
         super().__init__()
         width = init_heads(self, in_feats, out_feats, num_heads, allow_zero_in_degree)
         init_projections(self, in_feats, width)

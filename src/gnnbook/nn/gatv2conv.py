@@ -33,18 +33,12 @@ class GATv2Conv(nn.Module):
     :math:`i` ("static"); here it is not. There is no separate bias: :math:`b_s, b_d` live in
     ``fc_src``, ``fc_dst`` (and the linear residual), as in DGL.
 
+    ``in_feats``, ``out_feats``, ``num_heads``, ``feat_drop`` (default ``0.0``), ``attn_drop``
+    (``0.0``), ``negative_slope`` (``0.2``), ``residual`` (``False``), ``activation`` (``None``)
+    and ``allow_zero_in_degree`` (``False``) are as in :class:`~gnnbook.nn.GATConv`; a destination
+    without in-edges outputs :math:`r(h_i)`.
+
     Args:
-        in_feats: input width, or ``(src_width, dst_width)`` for a bipartite graph.
-        out_feats: :math:`F`, the width of each head.
-        num_heads: :math:`H`.
-        feat_drop: dropout on the input features, train mode only. Default: ``0.0``.
-        attn_drop: dropout on :math:`\alpha`, train mode only. Default: ``0.0``.
-        negative_slope: slope of the LeakyReLU for negative scores. Default: ``0.2``.
-        residual: add :math:`r(h_i)`: the identity if ``in_dst == H * F``, else a linear map.
-            Default: ``False``.
-        activation: :math:`\sigma`; ``None`` for none. Default: ``None``.
-        allow_zero_in_degree: allow destinations without in-edges (their output is :math:`r(h_i)`);
-            when ``False`` they raise a ``ValueError``. Default: ``False``.
         bias: give ``fc_src``, ``fc_dst`` and a linear residual a bias. Default: ``True``.
         share_weights: one projection for both ends (:math:`W_s = W_d`; ``fc_dst`` is ``fc_src``);
             ignored when ``in_feats`` is a pair, as in DGL. Default: ``False``.
@@ -69,20 +63,9 @@ class GATv2Conv(nn.Module):
         (torch.Size([6, 2, 3]), torch.Size([14, 2, 1]))
     """
 
-    def __init__(
-        self,
-        in_feats,
-        out_feats,
-        num_heads,
-        feat_drop=0.0,
-        attn_drop=0.0,
-        negative_slope=0.2,
-        residual=False,
-        activation=None,
-        allow_zero_in_degree=False,
-        bias=True,
-        share_weights=False,
-    ):
+    def __init__(self, in_feats, out_feats, num_heads, feat_drop=0.0, attn_drop=0.0,
+                 negative_slope=0.2, residual=False, activation=None, allow_zero_in_degree=False,
+                 bias=True, share_weights=False):  # fmt: skip
         super().__init__()
         width = init_heads(self, in_feats, out_feats, num_heads, allow_zero_in_degree)
         self.fc_src = nn.Linear(self._in_src_feats, width, bias=bias)

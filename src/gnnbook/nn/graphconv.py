@@ -40,24 +40,6 @@ def edge_norm(graph: Graph, norm: str, dtype: torch.dtype, edge_weight=None):
     return c if edge_weight is None else c * edge_weight
 
 
-def _external_weight(weight, in_feats: int, out_feats: int, like: torch.Tensor) -> torch.Tensor:
-    """``weight`` passed to ``forward``: a float ``(in_feats, out_feats)`` tensor matching the
-    features."""
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
-    if weight.shape != (in_feats, out_feats):
-        raise ValueError(
-            f"weight must have shape (in_feats, out_feats) = ({in_feats}, {out_feats}), "
-            f"got {tuple(weight.shape)}"
-        )
-    if weight.dtype != like.dtype or weight.device != like.device:
-        raise TypeError(
-            f"weight is {weight.dtype} on {weight.device} but the features are "
-            f"{like.dtype} on {like.device}; convert one with .to()"
-        )
-    return weight
-
-
 class GraphConv(nn.Module):
     r"""Graph convolution, parameter for parameter DGL 2.1's ``GraphConv``.
 
@@ -146,11 +128,12 @@ class GraphConv(nn.Module):
         g, h_src, _ = _checks.split_features(
             graph, feat, (self._in_feats, self._in_feats), own, uses_dst=False, extra_dims=True
         )
-        W = (
-            self.weight
-            if weight is None
-            else _external_weight(weight, self._in_feats, self._out_feats, h_src)
-        )
+        W = self.weight
+        if weight is not None:  # an external W, as DGL's forward takes it
+            shape = (self._in_feats, self._out_feats)
+            W = _checks.tensor_like(
+                weight, "weight", shape, f"(in_feats, out_feats) = {shape}", h_src
+            )
         if W is None and self.bias is not None and self._in_feats != self._out_feats:
             raise ValueError(
                 f"without a weight the features keep their {self._in_feats} columns, but the bias "
