@@ -61,6 +61,8 @@ __all__ = [
     "page_params_of",
     "perturbation_direction",
     "pick_head",
+    "place_labels",
+    "size_class",
 ]
 
 #: Slider ranges ``(min, max, step)`` shared by the browser figure and the ipywidgets explorer.
@@ -77,7 +79,7 @@ STYLE = {
     "faded_colour": "#c9ccd1",
     "faded_colour_dark": "#5b6068",
     "arc_rad": 0.16,              # matplotlib's arc3 bend; the browser bends its arcs the same way
-    "label_at": (0.5, 0.32, 0.68, 0.2, 0.8),  # where an α label may sit along its arc, tried in turn
+    "label_at": (0.5, 0.35, 0.65, 0.22, 0.78, 0.42, 0.58),  # where an α label may sit along its arc, tried in turn
     "label_cap": 8,               # at most this many α labels (the largest)
     "label_nodes_max": 60,        # node labels on graphs up to this size
     "node": "#e8ecf1", "node_edge": "#444444", "neighbour": "#fde2c4",
@@ -384,6 +386,35 @@ def default_features(num_nodes: int, in_feats: int = 5, *, seed: int = 0) -> tor
     """Seeded standard-normal node features, float64 ``(num_nodes, in_feats)``."""
     gen = torch.Generator().manual_seed(int(seed) + 104729)
     return torch.randn(num_nodes, in_feats, generator=gen, dtype=torch.float64)
+
+
+# --- label placement -------------------------------------------------------------------------------
+def _label_box(spot, text: str, font: float):
+    """A label's box ``(x0, y0, x1, y1)`` around ``spot``: about 0.62 font sizes per character."""
+    half_w, half_h = 0.31 * font * len(text) + 0.45 * font, 0.85 * font
+    return (spot[0] - half_w, spot[1] - half_h, spot[0] + half_w, spot[1] + half_h)
+
+
+def place_labels(spots, texts, font: float, discs, radius: float) -> list:
+    """For each label (in order), the first of its candidate ``spots`` whose box meets no node disc
+    (centres ``discs``, ``radius``) and no label placed before it, or ``None`` (the label is left out)
+    when every spot meets something. All lengths in one unit (``font``: the font size).
+    ``attention.js`` (``placeLabels``) does the same in SVG pixels."""
+    placed, chosen = [], []
+    for candidates, text in zip(spots, texts):
+        def hits(box):
+            n = sum(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in placed)
+            for cx, cy in discs:
+                qx, qy = min(max(cx, box[0]), box[2]), min(max(cy, box[1]), box[3])
+                n += math.hypot(cx - qx, cy - qy) < radius
+            return n
+
+        boxes = [_label_box(spot, text, font) for spot in candidates]
+        free = next((i for i, box in enumerate(boxes) if not hits(box)), None)
+        if free is not None:
+            placed.append(boxes[free])
+        chosen.append(None if free is None else candidates[free])
+    return chosen
 
 
 # --- the page's parameters of a layer, and back --------------------------------------------------------

@@ -109,7 +109,7 @@
   function labelSpots(u, v) {  // where an edge's α label may go, in order of preference
     if (u === v) {
       var o = outward(u), d = R + LOOP * 2.2;
-      return [0, 0.8, -0.8, 1.6, -1.6].map(function (ang) {
+      return [0, 0.8, -0.8, 1.6, -1.6, 2.4, -2.4].map(function (ang) {
         var c = Math.cos(ang), s = Math.sin(ang);
         return [XY[u][0] + (o[0] * c - o[1] * s) * d, XY[u][1] + (o[0] * s + o[1] * c) * d];
       });
@@ -119,7 +119,7 @@
   // gnnbook.attention_model.place_labels: the first spot whose box meets no node and no earlier label.
   function placeLabels(items, font) {
     var placed = [];
-    function box(p, text) { var hw = 0.31 * font * text.length + 3, hh = 0.62 * font + 2; return [p[0] - hw, p[1] - hh, p[0] + hw, p[1] + hh]; }
+    function box(p, text) { var hw = 0.31 * font * text.length + 0.45 * font, hh = 0.85 * font; return [p[0] - hw, p[1] - hh, p[0] + hw, p[1] + hh]; }
     function hits(b) {
       var n = 0;
       placed.forEach(function (o) { if (b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]) n++; });
@@ -129,11 +129,12 @@
       });
       return n;
     }
-    return items.map(function (it) {
-      var best = null, bestHits = Infinity;
-      it.spots.forEach(function (p) { var b = box(p, it.text), n = hits(b); if (n < bestHits) { best = [p, b]; bestHits = n; } });
-      placed.push(best[1]);
-      return best[0];
+    return items.map(function (it) {  // null: no free spot, the label is left out
+      for (var i = 0; i < it.spots.length; i++) {
+        var b = box(it.spots[i], it.text);
+        if (hits(b) === 0) { placed.push(b); return it.spots[i]; }
+      }
+      return null;
     });
   }
 
@@ -222,7 +223,7 @@
     items = items.slice(0, S.label_cap);
     var spots = placeLabels(items, SIZE.svg_font - 1), text = "";
     items.forEach(function (it, i) {
-      text += '<text class="ga-alpha" data-eid="' + it.k + '" x="' + spots[i][0].toFixed(1) + '" y="' + spots[i][1].toFixed(1) + '">' + it.text + "</text>";
+      if (spots[i] !== null) text += '<text class="ga-alpha" data-eid="' + it.k + '" x="' + spots[i][0].toFixed(1) + '" y="' + spots[i][1].toFixed(1) + '">' + it.text + "</text>";
     });
     var nodes = "";
     for (var v = 0; v < N; v++) {
