@@ -120,7 +120,8 @@ def test_fuzz_interactive_attention(graph, heads, kind, seed, node, head, scale,
     feat = web.default_features(n, 3, seed=seed)
     args = dict(graph=graph, layer=layers[kind], feat=feat, node=node, head=head, scale=scale, slope=slope,
                 perturb=perturb, node_labels=labels[:n], seed=seed)
-    bad = {"feat_nan": "feat", "feat_inf": "feat", "feat_width": "feat", "layer_nan": "layer"}.get(corruption, corruption)
+    bad = {"feat_nan": "feat", "feat_inf": "feat", "feat_width": "feat", "layer_nan": "layer"}.get(corruption,
+                                                                                                  corruption)
     if corruption in ("feat_nan", "feat_inf"):
         args["feat"] = feat.clone()
         args["feat"][n - 1, 0] = float("nan") if corruption == "feat_nan" else float("inf")
@@ -226,7 +227,8 @@ def test_fuzz_draw_attention(graph, heads, seed, node, head, labels, render, cor
 
 
 @given(graph=graphs_with_loops(max_nodes=5), heads=st.integers(1, 3), seed=st.integers(0, 3),
-       head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)), labels=st.lists(labels_st, min_size=5, max_size=5),
+       head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
+       labels=st.lists(labels_st, min_size=5, max_size=5),
        corruption=st.one_of(st.none(), st.sampled_from(["attention_nan", "head", "rows", "attention_shape"])))
 def test_fuzz_attention_heatmap(graph, heads, seed, head, labels, corruption):
     n = graph.num_nodes
@@ -254,7 +256,8 @@ def test_fuzz_attention_heatmap(graph, heads, seed, head, labels, corruption):
         np.testing.assert_allclose(dense.sum(1), 1.0, atol=1e-9)
 
     _outcome("draw.attention_heatmap", bad,
-             lambda: draw.attention_heatmap(graph, att, ax=_small_axes(), colorbar=False, annotate=False, **args), check)
+             lambda: draw.attention_heatmap(graph, att, ax=_small_axes(), colorbar=False, annotate=False, **args),
+             check)
 
 
 @given(graph=graphs_with_loops(max_nodes=5), heads=st.integers(1, 3), seed=st.integers(0, 3),

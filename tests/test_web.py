@@ -4,12 +4,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from importlib import resources
 
 import numpy as np
 import pytest
 import torch
-
-from importlib import resources
 
 from gnnbook import graphs, web
 from gnnbook.attention_model import KINDS, STYLE, Controls
@@ -76,7 +75,7 @@ def test_every_kind_has_one_formula_in_the_js_and_in_the_port():
     js = (resources.files("gnnbook") / "web_assets" / "attention.js").read_text()
     block = js[js.index("var SCORES = {"):js.index("};", js.index("var SCORES = {"))]
     assert set(re.findall(r"^    (\w+): function", block, re.M)) == set(KINDS) == set(PORT_SCORES)
-    for key, kind in KINDS.items():
+    for kind in KINDS.values():
         assert kind.page()["vectors"] == list(kind.vectors) and "scale" in kind.page()["controls"]
 
 
@@ -133,7 +132,8 @@ def test_html_is_self_contained_and_figures_do_not_clash():
     assert not re.search(r"<link|@import|(?<![-\w])(src|href)\s*=|url\((?!#)", html)
     assert html.count("<script") == 2 and "document.currentScript" in html
     assert a.id != b.id and a.id in html and b.id not in html
-    assert all(f"#{a.id}" in line for line in re.findall(r"^[^{}]*\{", html.split("<style>")[1].split("</style>")[0], re.M))
+    css = html.split("<style>")[1].split("</style>")[0]
+    assert all(f"#{a.id}" in line for line in re.findall(r"^[^{}]*\{", css, re.M))
     for attr in ("data-src", "data-dst", "data-alpha", "data-state", "data-control"):
         assert attr in html
     assert "</script" not in _params(html).__repr__()
@@ -212,10 +212,11 @@ def test_non_finite_layer_parameters_are_refused():
 
 
 def test_choices_that_do_nothing_are_hidden_and_controls_are_labelled():
-    one_head = web.interactive_attention(graphs.toy_graph(), web.make_layers(5, 4, 1)["gat"], web.default_features(6, 5))
+    feat = web.default_features(6, 5)
+    one_head = web.interactive_attention(graphs.toy_graph(), web.make_layers(5, 4, 1)["gat"], feat)
     html = one_head.html
     assert re.search(r'<div class="ga-ctl" hidden><label for="[^"]+-head">', html), "one head: no head choice"
-    only = web.interactive_attention(graphs.toy_graph(), {"dot": web.make_layers(5, 4, 2)["dot"]}, web.default_features(6, 5))
+    only = web.interactive_attention(graphs.toy_graph(), {"dot": web.make_layers(5, 4, 2)["dot"]}, feat)
     assert re.search(r'<div class="ga-ctl" hidden><label for="[^"]+-kind">', only.html)
     for name in ("node", "head", "kind", "slope", "scale", "perturb_node", "perturb"):
         assert f'<label for="{one_head.id}-{name}"' in html and f'id="{one_head.id}-{name}"' in html

@@ -35,7 +35,7 @@ import copy
 import dataclasses
 import math
 import operator
-from typing import Callable, Mapping, Optional, Tuple, Union
+from collections.abc import Callable, Mapping
 
 import torch
 
@@ -115,9 +115,9 @@ class AttentionKind:
 
     key: str
     label: str
-    classes: Tuple[str, ...]
+    classes: tuple[str, ...]
     vectors: Mapping[str, str]
-    controls: Tuple[str, ...]
+    controls: tuple[str, ...]
     equation: str
     build: Callable
 
@@ -174,7 +174,7 @@ def _projections(layer):
     return [m for m in _linears(layer) if m is not None]
 
 
-def heads_and_feats(layer) -> Tuple[int, int]:
+def heads_and_feats(layer) -> tuple[int, int]:
     """``(num_heads, out_feats)`` of an attention layer."""
     return int(layer._num_heads), int(layer._out_feats)
 
@@ -198,15 +198,15 @@ class Controls:
     """One state of the figures' controls (the browser figure and the explorer use the same fields)."""
 
     node: int = 0
-    head: Union[int, str, None] = 0
+    head: int | str | None = 0
     kind: str = "gat"
     slope: float = 0.2
     scale: float = 1.0
-    perturb_node: Optional[int] = None
+    perturb_node: int | None = None
     perturb: float = 0.0
 
     @classmethod
-    def of(cls, state=None, **changes) -> "Controls":
+    def of(cls, state=None, **changes) -> Controls:
         """A :class:`Controls` from another one, a dict (e.g. the browser's ``data-state``) or nothing."""
         if state is None:
             base = cls()

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 # One sentence per drawing, per figure: what :func:`alt_text` returns.
-_DESCRIPTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_DESCRIPTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def colormap(cmap=CMAP):
@@ -272,8 +272,10 @@ class AttentionDrawing:
         u, v = self.src[k], self.dst[k]
         if u == v:
             out, dist = self._outward(u), self._loop_radius() * 2.35 + 0.05 * self.span
-            turns = [np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]]) for t in (0, 0.8, -0.8, 1.6, -1.6, 2.4, -2.4)]
-            return [self.xy[u] + (rot @ out) * dist for rot in turns]
+            turns = (0, 0.8, -0.8, 1.6, -1.6, 2.4, -2.4)  # radians off the outward direction, as in the JS
+            rotate = lambda t: np.array([out[0] * math.cos(t) - out[1] * math.sin(t),  # noqa: E731
+                                         out[0] * math.sin(t) + out[1] * math.cos(t)])
+            return [self.xy[u] + rotate(t) * dist for t in turns]
         p0, p2, q = self.xy[u], self.xy[v], self._control_point(u, v)
         return [(1 - t) ** 2 * p0 + 2 * t * (1 - t) * q + t ** 2 * p2 for t in STYLE["label_at"]]
 
@@ -299,7 +301,8 @@ class AttentionDrawing:
             colour, width = STYLE["faded_colour"], STYLE["faded_width"]
         else:
             lo, hi = self.width_range
-            colour, width = self.cmap(min(max(a / self.vmax, 0.0), 1.0)), lo + (hi - lo) * min(max(a / self.vmax, 0.0), 1.0)
+            level = min(max(a / self.vmax, 0.0), 1.0)
+            colour, width = self.cmap(level), lo + (hi - lo) * level
         artist.set_linewidth(width)
         artist.set_zorder(1.0 + (0.0 if faded else 1.0) + rank)
         if isinstance(artist, Circle):
@@ -310,8 +313,8 @@ class AttentionDrawing:
 
     def _restyle_nodes(self, focus, in_nbrs) -> None:
         n = self.graph.num_nodes
-        self.nodes.set_facecolors([STYLE["focus"] if v == focus else STYLE["neighbour"] if v in in_nbrs else STYLE["node"]
-                                   for v in range(n)])
+        role = ["focus" if v == focus else "neighbour" if v in in_nbrs else "node" for v in range(n)]
+        self.nodes.set_facecolors([STYLE[r] for r in role])
         self.nodes.set_edgecolors([STYLE["focus_edge"] if v == focus else STYLE["node_edge"] for v in range(n)])
         self.nodes.set_linewidths([2.6 if v == focus else 1.0 for v in range(n)])
         for v, t in enumerate(self.node_texts):
@@ -337,7 +340,7 @@ class AttentionDrawing:
                 *spot, text, ha="center", va="center", fontsize=fontsize, zorder=5,
                 bbox=dict(boxstyle="round,pad=0.18", fc="white", ec="#999999", lw=0.6, alpha=0.92)))
 
-    def update(self, attention, node=None, head=None, title=None) -> "AttentionDrawing":
+    def update(self, attention, node=None, head=None, title=None) -> AttentionDrawing:
         """Restyle for new attention / focused node / head (same graph, layout and ``vmax``)."""
         att = _as_heads(self.graph, attention)
         alpha = pick_head(att, head)
@@ -346,7 +349,8 @@ class AttentionDrawing:
             raise ValueError(f"node must be a node id in 0..{n - 1}, got {node!r}")
         order = sorted(range(len(self.src)), key=lambda k: (self.dst[k] == focus, alpha[k]))  # strong on top
         for rank, k in enumerate(order):
-            self._restyle_edge(k, float(alpha[k]), focus is not None and self.dst[k] != focus, rank / (10.0 * len(order)))
+            faded = focus is not None and self.dst[k] != focus
+            self._restyle_edge(k, float(alpha[k]), faded, rank / (10.0 * len(order)))
         self._restyle_nodes(focus, {self.src[k] for k in range(len(self.src)) if self.dst[k] == focus})
         self._relabel(alpha, focus)
         words = _head_words(att.shape[1], head)

@@ -21,8 +21,8 @@ import itertools
 import json
 import math
 import numbers
+from collections.abc import Mapping
 from importlib import resources
-from typing import Mapping, Optional
 
 import numpy as np
 import torch
@@ -171,7 +171,8 @@ class InteractiveAttention:
 
     def __repr__(self) -> str:
         kinds = ", ".join(self.params["kinds"])
-        return f"<InteractiveAttention {self.id}: {self.params['n']} nodes, {len(self.params['src'])} edges, kinds {kinds}>"
+        p = self.params
+        return f"<InteractiveAttention {self.id}: {p['n']} nodes, {len(p['src'])} edges, kinds {kinds}>"
 
 
 def _control(fid: str, name: str, text: str, field: str, hidden: bool = False) -> str:
@@ -238,7 +239,7 @@ def _require_finite(name: str, tensor: torch.Tensor) -> None:
         raise ValueError(f"{name} must be finite; it holds NaN or infinity")
 
 
-def _number(name: str, value, *, minimum: Optional[float] = None, allow_none: bool = False):
+def _number(name: str, value, *, minimum: float | None = None, allow_none: bool = False):
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
@@ -345,10 +346,10 @@ def _checked_layout(graph: Graph, pos, node_labels, seed: int):
     return xy.tolist(), labels
 
 
-def interactive_attention(graph, layer, feat, node: int = 0, head=0, kind: Optional[str] = None, *,
-                          slope: Optional[float] = None, scale: float = 1.0, perturb_node: Optional[int] = None,
-                          perturb: float = 0.0, seed: int = 0, pos=None, node_labels=None, title: Optional[str] = None,
-                          cmap: Optional[str] = None, vmax: Optional[float] = 1.0) -> InteractiveAttention:
+def interactive_attention(graph, layer, feat, node: int = 0, head=0, kind: str | None = None, *,
+                          slope: float | None = None, scale: float = 1.0, perturb_node: int | None = None,
+                          perturb: float = 0.0, seed: int = 0, pos=None, node_labels=None, title: str | None = None,
+                          cmap: str | None = None, vmax: float | None = 1.0) -> InteractiveAttention:
     r"""A self-contained HTML + JavaScript attention figure that recomputes attention in the browser.
 
     Controls: node, head (or mean), attention kind (:data:`gnnbook.attention_model.KINDS`), LeakyReLU

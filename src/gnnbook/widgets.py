@@ -64,12 +64,13 @@ def explorer_attention(state=None, graph=None, layers=None, feat=None, *, seed: 
     """
     graph, layers, feat, default_dir = explorer_setup(graph, feat, layers, seed=seed)
     state = Controls.of(state, **changes)
-    alpha = attention_for_controls(graph, layers, feat, state, direction=default_dir if direction is None else direction)
+    direction = default_dir if direction is None else direction
+    alpha = attention_for_controls(graph, layers, feat, state, direction=direction)
     return alpha if all_heads else pick_head(alpha, state.head)
 
 
 # --- the widget ----------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _explorer_box_class():
     import ipywidgets as W
 
