@@ -109,8 +109,22 @@ def test_size_limits_say_what_to_do_instead():
         draw.draw_attention(big, torch.ones(big.num_edges))
     n = STYLE["max_heatmap_nodes"] + 1
     huge = graphs.Graph(torch.arange(n), torch.arange(n), n)
-    with pytest.raises(ValueError, match="subgraph"):
+    with pytest.raises(ValueError, match="^rows.*neighbourhood"):
         draw.attention_heatmap(huge, torch.ones(n))
+    ax = draw.attention_heatmap(huge, torch.ones(n), rows=[0, 1, 2], columns=[0, 1, 2])  # a block of it is fine
+    assert ax.images[0].get_array().shape == (3, 3)
+
+
+def test_heatmap_block_of_a_lookup_graph():
+    """Queries 0..2 each hear keys 3..6: the block rows=queries, columns=keys is the whole matrix."""
+    q, k = torch.arange(3).repeat_interleave(4), torch.arange(4).repeat(3) + 3
+    g = graphs.Graph(k, q, 7)
+    att = _attention(g, heads=1)
+    ax = draw.attention_heatmap(g, att, rows=[2, 0, 1], columns=range(3, 7), vmax=1.0)
+    block = ax.images[0].get_array()
+    assert not np.ma.getmaskarray(block).any()
+    np.testing.assert_allclose(block.filled(0)[1], att[:4, 0, 0].numpy())  # row 1 is query 0
+    np.testing.assert_allclose(block.sum(1).filled(0), np.ones(3))
 
 
 def test_colour_bar_labels_and_focus():

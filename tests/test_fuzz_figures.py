@@ -244,7 +244,7 @@ def test_fuzz_attention_heatmap(graph, heads, seed, head, labels, corruption):
     elif corruption == "head":
         args["head"] = -1
     elif corruption == "rows":
-        args["rows"] = [0] * (n + 1)
+        args["rows"] = [0] * (n + 1)  # not distinct
 
     def check(ax):
         matrix = ax.images[0].get_array()

@@ -113,8 +113,8 @@ def alt_text(figure) -> str:
 
 def show(figure, alt=None, dpi: int = 100):
     """Display a figure as a PNG with alt text (``alt``, default :func:`alt_text`): an ``<img alt=...>``
-    in ``text/html`` next to the plain ``image/png``, then close it. Every chapter's figure shows this
-    way on the site and in Jupyter."""
+    in ``text/html`` next to the plain ``image/png``, then close it: the site and Jupyter both show
+    the ``<img>`` with its alt text."""
     import base64
     import html
     import io
@@ -501,51 +501,44 @@ def draw_attention_heads(graph, attention, node=None, heads=None, *, ncols: int 
 
 # --- matrix view ---------------------------------------------------------------------------
 def attention_heatmap(graph, attention, head=None, ax=None, *, cmap=CMAP, node_labels=None, annotate=None,
-                      fmt: str = ".2f", colorbar: bool = True, title=None, vmin: float = 0.0, vmax=None, rows=None):
+                      fmt: str = ".2f", colorbar: bool = True, title=None, vmin: float = 0.0, vmax=None, rows=None,
+                      columns=None):
     r"""The attention matrix :math:`A_{ij} = \alpha_{ij}`: rows are destinations :math:`i`, columns
     sources :math:`j`; every row sums to one over :math:`N(i)`. Pairs that are not edges are masked
     (drawn light grey), so a zero :math:`\alpha` and a missing edge look different. Duplicate edges add.
+    It is the :math:`\operatorname{softmax}(QK^\top)` matrix with the graph as its mask.
 
     Args:
-        graph: at most ``STYLE["max_heatmap_nodes"]`` sources and destinations (a dense matrix): for a
-            larger graph draw the heatmap of a subgraph, or :func:`attention_entropy_histogram`.
         head: a head, or ``None``/``"mean"`` for the mean over heads.
-        annotate: print each :math:`\alpha` in its cell (default: graphs of at most 12 nodes).
+        rows, columns: the destinations and sources to draw, in that order (default all); e.g. the
+            queries and the keys of a bipartite lookup. At most ``STYLE["max_heatmap_nodes"]`` of each
+            (a dense matrix): for a larger graph draw a block, a node's neighbourhood, or
+            :func:`attention_entropy_histogram`.
+        annotate: print each :math:`\alpha` in its cell (default: at most 12 rows and columns).
         colorbar: draw the colour bar (default on); ``vmin``, ``vmax``: its range (default 0 and the
             largest :math:`\alpha`; pass ``vmax=1`` to compare matrices).
-        rows: the destinations in the order to draw them (default ``0..N_dst-1``).
 
     Returns:
-        The Axes; its image's array is a masked ``(N_dst, N_src)`` array. Chapter "GATv2" (the
-        attention of each query of the dictionary lookup), and it is the
-        :math:`\operatorname{softmax}(QK^\top)` matrix of chapter "The Q/K/V analogy" with the graph as mask.
+        The Axes; its image's array is a masked ``(len(rows), len(columns))`` array. Chapter "GATv2"
+        (the attention of each query of the dictionary lookup).
     """
     import matplotlib.pyplot as plt
 
     graph = as_graph(graph)
-    _require_size(graph, "max_heatmap_nodes", "attention_heatmap",
-                  "draw the heatmap of a subgraph (e.g. a node's neighbourhood) or attention_entropy_histogram")
     att = _as_heads(graph, attention)
     alpha, head_words = pick_head(att, head), _head_words(att.shape[1], head)
-    n_dst, n_src = graph.num_dst_nodes, graph.num_src_nodes
-    order = np.arange(n_dst) if rows is None else np.asarray(rows, dtype=np.int64).reshape(-1)
-    if sorted(order.tolist()) != list(range(n_dst)):
-        raise ValueError(f"rows must be an ordering of the destinations 0..{n_dst - 1}")
-    values = np.zeros((n_dst, n_src))
-    present = np.zeros((n_dst, n_src), dtype=bool)
-    np.add.at(values, (graph.dst.cpu().numpy(), graph.src.cpu().numpy()), alpha)
-    present[graph.dst.cpu().numpy(), graph.src.cpu().numpy()] = True
-    values, present = values[order], present[order]
+    rows = _node_list("rows", rows, graph.num_dst_nodes)
+    columns = _node_list("columns", columns, graph.num_src_nodes)
+    values, present = _dense_block(graph, alpha, rows, columns)
     matrix = np.ma.masked_array(values, mask=~present)
     if ax is None:
-        side = min(2.0 + 0.34 * max(n_dst, n_src), 11.0)
+        side = min(2.0 + 0.34 * max(len(rows), len(columns)), 11.0)
         _, ax = plt.subplots(figsize=(side + 1.2, side))
     top = max(float(values.max()) if values.size else 0.0, 1e-12) if vmax is None else float(vmax)
     image = ax.imshow(matrix, cmap=colormap(cmap).with_extremes(bad="#eeeeee"), vmin=float(vmin), vmax=top,
                       interpolation="nearest")
-    _heatmap_ticks(ax, n_dst, n_src, order, node_labels)
-    annotate = max(n_dst, n_src) <= 12 if annotate is None else annotate
-    if annotate:
+    _heatmap_ticks(ax, rows, columns, node_labels)
+    if (max(len(rows), len(columns)) <= 12) if annotate is None else annotate:
         for i, j in zip(*np.nonzero(present)):
             ax.text(j, i, format(values[i, j], fmt), ha="center", va="center", fontsize=8,
                     color="white" if values[i, j] > 0.55 * top else "black")
@@ -555,20 +548,47 @@ def attention_heatmap(graph, attention, head=None, ax=None, *, cmap=CMAP, node_l
         title = r"attention matrix $\alpha_{ij}$" + (f" ({head_words})" if head_words else "")
     if title:
         ax.set_title(title)
-    _describe(ax.figure, f"A {n_dst} by {n_src} matrix of attention alpha{f' ({head_words})' if head_words else ''}, "
-                         f"destinations as rows and sources as columns, each row summing to 1, grey where there is "
-                         f"no edge; the largest alpha is {float(values.max()) if values.size else 0.0:.2f}.")
+    _describe(ax.figure, f"A {len(rows)} by {len(columns)} matrix of attention α"
+                         f"{f' ({head_words})' if head_words else ''}, destinations as rows and sources as columns, "
+                         f"grey where there is no edge; the largest α is {float(values.max()) if values.size else 0:.2f}.")
     return ax
 
 
-def _heatmap_ticks(ax, n_dst: int, n_src: int, order, node_labels) -> None:
-    step = 1 if max(n_dst, n_src) <= 40 else max(1, max(n_dst, n_src) // 20)
-    ax.set_xticks(range(0, n_src, step))
-    ax.set_yticks(range(0, n_dst, step))
-    names = (lambda v: _plain(node_labels[v])) if node_labels is not None else str  # noqa: E731
-    ax.set_xticklabels([names(j) for j in range(0, n_src, step)])
-    ax.set_yticklabels([names(int(order[i])) for i in range(0, n_dst, step)])
-    ax.tick_params(labelsize=9 if max(n_dst, n_src) <= 12 else 7)
+def _node_list(name: str, nodes, count: int) -> np.ndarray:
+    """``nodes`` (default all ``count``) as distinct ids in range, at most ``STYLE["max_heatmap_nodes"]``."""
+    ids = np.arange(count) if nodes is None else np.asarray(torch.as_tensor(nodes).cpu(), dtype=np.int64).reshape(-1)
+    if len(set(ids.tolist())) != len(ids) or (len(ids) and not (0 <= ids.min() and ids.max() < count)):
+        raise ValueError(f"{name} must be distinct node ids in 0..{count - 1}")
+    if len(ids) > STYLE["max_heatmap_nodes"]:
+        raise ValueError(f"{name}: {len(ids)} nodes; attention_heatmap draws at most {STYLE['max_heatmap_nodes']} "
+                         f"(STYLE['max_heatmap_nodes']): pass rows=/columns= for a block (e.g. a node's "
+                         f"neighbourhood, a subgraph), or draw attention_entropy_histogram for the whole graph")
+    return ids
+
+
+def _dense_block(graph, alpha: np.ndarray, rows: np.ndarray, columns: np.ndarray):
+    """``(values, present)``: the ``rows`` x ``columns`` block of the attention matrix (duplicates add)."""
+    row_of = np.full(graph.num_dst_nodes, -1)
+    row_of[rows] = np.arange(len(rows))
+    col_of = np.full(graph.num_src_nodes, -1)
+    col_of[columns] = np.arange(len(columns))
+    r, c = row_of[graph.dst.cpu().numpy()], col_of[graph.src.cpu().numpy()]
+    keep = (r >= 0) & (c >= 0)
+    values = np.zeros((len(rows), len(columns)))
+    present = np.zeros((len(rows), len(columns)), dtype=bool)
+    np.add.at(values, (r[keep], c[keep]), alpha[keep])
+    present[r[keep], c[keep]] = True
+    return values, present
+
+
+def _heatmap_ticks(ax, rows, columns, node_labels) -> None:
+    step = 1 if max(len(rows), len(columns)) <= 40 else max(1, max(len(rows), len(columns)) // 20)
+    ax.set_xticks(range(0, len(columns), step))
+    ax.set_yticks(range(0, len(rows), step))
+    name = (lambda v: _plain(node_labels[v])) if node_labels is not None else str  # noqa: E731
+    ax.set_xticklabels([name(int(columns[j])) for j in range(0, len(columns), step)])
+    ax.set_yticklabels([name(int(rows[i])) for i in range(0, len(rows), step)])
+    ax.tick_params(labelsize=9 if max(len(rows), len(columns)) <= 12 else 7)
     ax.set_xlabel("source $j$ (the neighbour that is listened to)")
     ax.set_ylabel("destination $i$")
 
