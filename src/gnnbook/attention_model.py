@@ -79,7 +79,9 @@ STYLE = {
     "faded_colour": "#c9ccd1",
     "faded_colour_dark": "#5b6068",
     "arc_rad": 0.16,              # matplotlib's arc3 bend; the browser bends its arcs the same way
-    "label_at": (0.5, 0.35, 0.65, 0.22, 0.78, 0.42, 0.58),  # where an α label may sit along its arc, tried in turn
+    # where an α label may sit along its arc (0: source, 1: destination), tried in turn: near the source
+    # first, where the edges into one node are still apart
+    "label_at": (0.3, 0.4, 0.22, 0.5, 0.6, 0.15, 0.7),
     "label_cap": 8,               # at most this many α labels (the largest)
     "label_nodes_max": 60,        # node labels on graphs up to this size
     "node": "#e8ecf1", "node_edge": "#444444", "neighbour": "#fde2c4",

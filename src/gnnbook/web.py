@@ -183,8 +183,8 @@ def _control(fid: str, name: str, text: str, field: str, hidden: bool = False) -
 
 def _slider(fid: str, name: str, value: float) -> str:
     lo, hi, step = RANGES[name]
-    return (f'<input type="range" id="{fid}-{name}" data-control="{name}" min="{lo}" max="{hi}" step="{step}" '
-            f'value="{value}"><output data-show="{name}" for="{fid}-{name}"></output>')
+    return (f'<span class="ga-slider"><input type="range" id="{fid}-{name}" data-control="{name}" min="{lo}" '
+            f'max="{hi}" step="{step}" value="{value}"><output data-show="{name}" for="{fid}-{name}"></output></span>')
 
 
 def _controls_html(fig: InteractiveAttention) -> str:
