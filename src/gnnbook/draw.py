@@ -16,7 +16,7 @@ import weakref
 import numpy as np
 import torch
 
-from .attention_model import STYLE, pick_head, place_labels, size_class
+from .attention_model import STYLE, in_neighbours, pick_head, place_labels, size_class
 from .graph import as_graph
 
 #: The colour map of every attention drawing (Python and the in-browser figure of ``gnnbook.web``).
@@ -351,7 +351,7 @@ class AttentionDrawing:
         for rank, k in enumerate(order):
             faded = focus is not None and self.dst[k] != focus
             self._restyle_edge(k, float(alpha[k]), faded, rank / (10.0 * len(order)))
-        self._restyle_nodes(focus, {self.src[k] for k in range(len(self.src)) if self.dst[k] == focus})
+        self._restyle_nodes(focus, set() if focus is None else set(in_neighbours(self.graph, focus)))
         self._relabel(alpha, focus)
         words = _head_words(att.shape[1], head)
         if title is None:
