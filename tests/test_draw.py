@@ -97,7 +97,7 @@ def test_labels_with_dollars_and_alt_text():
     ax.figure.canvas.draw()  # a bare $ would be a mathtext error here
     assert "$x" in {t.get_text().replace("\\$", "$") for t in ax.texts}
     text = draw.alt_text(ax.figure)
-    assert text.startswith("A graph of 6 nodes and 14 edges") and "node 0" in text and text.endswith(".")
+    assert text.startswith("A graph of 6 nodes and 14 edges") and "node $x" in text and text.endswith(".")
     with pytest.raises(ValueError, match="nothing to describe"):
         draw.alt_text(plt.figure())
 

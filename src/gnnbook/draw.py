@@ -259,12 +259,12 @@ class AttentionDrawing:
 
     def _node_texts(self, node_labels) -> list:
         n = self.graph.num_nodes
-        if n > STYLE["label_nodes_max"]:
-            return []
         if node_labels is not None and len(node_labels) < n:
             raise ValueError(f"node_labels must name all {n} nodes, got {len(node_labels)}")
-        names = [str(node_labels[v]) if node_labels is not None else str(v) for v in range(n)]
-        return [self.ax.text(*self.xy[v], _plain(names[v]), ha="center", va="center", fontsize=self.size["font"],
+        self.names = [str(node_labels[v]) if node_labels is not None else str(v) for v in range(n)]
+        if n > STYLE["label_nodes_max"]:
+            return []
+        return [self.ax.text(*self.xy[v], _plain(self.names[v]), ha="center", va="center", fontsize=self.size["font"],
                              zorder=4) for v in range(n)]
 
     def _label_spots(self, k: int) -> list:
@@ -365,12 +365,12 @@ class AttentionDrawing:
     def _sentence(self, alpha, focus, words) -> str:
         g = self.graph
         text = (f"A graph of {g.num_nodes} nodes and {g.num_edges} edges whose width and colour show attention "
-                f"alpha{f' ({words})' if words else ''}")
+                f"α{f' ({words})' if words else ''}")
         into = [k for k in range(len(self.src)) if self.dst[k] == focus]
         if into:
             best = max(into, key=lambda k: alpha[k])
-            text += (f"; node {focus}'s {len(into)} incoming edges are highlighted, the strongest from node "
-                     f"{self.src[best]} with alpha {alpha[best]:.2f}")
+            text += (f"; node {self.names[focus]}'s {len(into)} incoming edges are highlighted, the strongest "
+                     f"from node {self.names[self.src[best]]} with α {alpha[best]:.2f}")
         return text + "."
 
 
