@@ -143,7 +143,7 @@ def _make_controls(W, state0: Controls, graph, layers, num_heads: int) -> dict:
 class _Explorer:
     """The explorer's steps: read the controls, run the layer, restyle the drawing, show the PNG."""
 
-    def __init__(self, W, graph, layers, feat, direction, state0: Controls, figsize, dpi):
+    def __init__(self, W, graph, layers, feat, direction, state0: Controls, pos, figsize, dpi):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -152,7 +152,7 @@ class _Explorer:
         self.figure = Figure(figsize=figsize, dpi=dpi)
         FigureCanvasAgg(self.figure)
         alpha = explorer_attention(state0, graph, layers, feat, direction=direction)
-        self.drawing = AttentionDrawing(graph, self.figure.add_subplot(), vmax=1.0)
+        self.drawing = AttentionDrawing(graph, self.figure.add_subplot(), pos, vmax=1.0)
         self.drawing.update(alpha, state0.node, state0.head, self._title(state0))
         self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width=f"{int(figsize[0] * dpi)}px"))
         self.info = W.HTML()
@@ -222,7 +222,8 @@ def attention_explorer(graph=None, feat=None, layers=None, *, node: int = 0, hea
         return _static_explorer(graph, layers, feat, direction, state0, seed)
     from .web import interactive_attention
 
-    explorer = _Explorer(W, graph, layers, feat, direction, state0, figsize, dpi)
+    pos = graph_layout(graph, seed=seed)  # one layout for the widget's drawing and the page's figure
+    explorer = _Explorer(W, graph, layers, feat, direction, state0, pos, figsize, dpi)
     c = explorer.controls
     box = _explorer_box_class()([
         W.HBox([c["node"], c["head"]], layout=W.Layout(flex_flow="row wrap")), c["kind"],
@@ -230,7 +231,8 @@ def attention_explorer(graph=None, feat=None, layers=None, *, node: int = 0, hea
         W.HBox([c["perturb_node"], c["perturb"]], layout=W.Layout(flex_flow="row wrap")),
         explorer.image, explorer.info,
     ])
-    box.static_html = interactive_attention(graph, layers, feat, node=node, head=head, kind=kind, seed=seed).html
+    box.static_html = interactive_attention(graph, layers, feat, node=node, head=head, kind=kind, seed=seed,
+                                           pos=pos).html
     box.explorer = explorer
     c["node"].observe(explorer.on_node, names="value")
     for name, widget in c.items():
