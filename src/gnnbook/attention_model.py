@@ -63,6 +63,7 @@ __all__ = [
     "pick_head",
     "place_labels",
     "size_class",
+    "slope_of",
 ]
 
 #: Slider ranges ``(min, max, step)`` shared by the browser figure and the ipywidgets explorer.
@@ -186,8 +187,8 @@ def in_feats_of(layer) -> int:
     return int(_linears(layer)[0].weight.shape[1])
 
 
-def _slope_of(layer) -> float:
-    """The layer's LeakyReLU slope (0.2, the default, for a kind without one)."""
+def slope_of(layer) -> float:
+    """The layer's LeakyReLU negative slope (0.2, the layers' default, for a kind without one)."""
     for module in layer.modules():
         if isinstance(module, torch.nn.LeakyReLU):
             return float(module.negative_slope)
@@ -359,7 +360,7 @@ def derive_layers(layer) -> dict:
     else:
         gen = torch.Generator().manual_seed(0)
         vector = torch.randn(1, num_heads, out_feats, generator=gen, dtype=torch.float64) * (1.5 / math.sqrt(out_feats))
-    gnn, slope = _nn(), _slope_of(layer)
+    gnn, slope = _nn(), slope_of(layer)
     for key, kind in KINDS.items():
         if key not in out:
             new = kind.build(gnn, weight.shape[1], out_feats, num_heads, slope, True, False).to(torch.float64)
@@ -435,7 +436,7 @@ def page_params_of(layer) -> dict:
         "Ws": _floats(src.weight), "bs": None if src.bias is None else _floats(src.bias),
         "Wd": None if dst is None else _floats(dst.weight),
         "bd": None if dst is None or dst.bias is None else _floats(dst.bias),
-        "slope": _slope_of(layer),
+        "slope": slope_of(layer),
     }
     for name, attr in kind.vectors.items():
         params[name] = _floats(getattr(layer, attr).reshape(heads, feats))

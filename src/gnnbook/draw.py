@@ -548,9 +548,10 @@ def attention_heatmap(graph, attention, head=None, ax=None, *, cmap=CMAP, node_l
         title = r"attention matrix $\alpha_{ij}$" + (f" ({head_words})" if head_words else "")
     if title:
         ax.set_title(title)
+    largest = float(values.max()) if values.size else 0.0
     _describe(ax.figure, f"A {len(rows)} by {len(columns)} matrix of attention α"
                          f"{f' ({head_words})' if head_words else ''}, destinations as rows and sources as columns, "
-                         f"grey where there is no edge; the largest α is {float(values.max()) if values.size else 0:.2f}.")
+                         f"grey where there is no edge; the largest α is {largest:.2f}.")
     return ax
 
 

@@ -46,7 +46,9 @@ from .attention_model import (
     page_params_of,
     perturbation_direction,
     pick_head,
+    slope_of,
 )
+from .draw import colormap, graph_layout
 from .graph import Graph, as_graph
 
 _counter = itertools.count()
@@ -301,7 +303,7 @@ def _checked_controls(graph: Graph, layers: dict, first, node, head, kind, slope
     if kind not in layers:
         raise ValueError(f"kind must be one of the layers given, {sorted(layers)}; got {kind!r}")
     if slope is None:
-        slope = float(layers[kind].leaky_relu.negative_slope) if "slope" in KINDS[kind].controls else 0.2
+        slope = slope_of(layers[kind])
     slope = _number("slope", slope)
     scale = _number("scale", scale, minimum=0.0)
     perturb = _number("perturb", perturb)
@@ -314,8 +316,6 @@ def _checked_controls(graph: Graph, layers: dict, first, node, head, kind, slope
 
 
 def _page_params(graph: Graph, layers: dict, feat, direction, init: Controls, pos, labels, cmap, vmax) -> dict:
-    from .draw import colormap
-
     num_heads, out_feats = heads_and_feats(next(iter(layers.values())))
     stops = colormap(cmap or STYLE["cmap"])
     return {
@@ -331,8 +331,6 @@ def _page_params(graph: Graph, layers: dict, feat, direction, init: Controls, po
 
 
 def _checked_layout(graph: Graph, pos, node_labels, seed: int):
-    from .draw import graph_layout
-
     n = graph.num_nodes
     pos = graph_layout(graph, seed=seed) if pos is None else pos
     try:
