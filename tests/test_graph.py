@@ -37,7 +37,9 @@ def test_csr_groups_in_edges_by_destination_stably():
     assert indptr.tolist() == [0, 2, 4, 5, 5]
     assert eids.tolist() == [1, 4, 0, 2, 3]  # ties keep edge order
     assert torch.equal(indices, g.src[eids]) and torch.equal(g.dst[eids], torch.tensor([0, 0, 1, 1, 2]))
-    assert g.csr() is g.csr()  # computed once
+    assert g.csr() is not g.csr() and len(g._cache) == 1  # computed once, handed out as copies
+    indices[:] = 0
+    assert torch.equal(g.csr().indices, g.src[eids])  # changing a copy changes nothing
 
 
 def test_add_self_loops_does_not_duplicate_existing_loops():
