@@ -320,7 +320,7 @@ def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeD
         raise TypeError(f"name must be a string (one of {', '.join(_NAMES)}), got {type(name).__name__}")
     key = name.lower()
     if key not in _NAMES:
-        raise ValueError(f"unknown Planetoid dataset {name!r}; choose one of {', '.join(_NAMES)}")
+        raise ValueError(f"name must be a Planetoid dataset, one of {', '.join(_NAMES)}; got {name!r}")
     files = [f"ind.{key}.{ext}" for ext in _EXTENSIONS]
     sums = {**SHA256, **_sha256_overrides(sha256)}
     if root is not None and not isinstance(root, (str, os.PathLike)):

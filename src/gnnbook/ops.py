@@ -60,6 +60,11 @@ def u_add_v(graph, el: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
     graph = as_graph(graph)
     _per_node(graph, "source", "el", el)
     _per_node(graph, "destination", "er", er)
+    try:
+        torch.broadcast_shapes(el.shape[1:], er.shape[1:])
+    except RuntimeError:
+        raise ValueError(f"el and er must have broadcastable shapes after their first dimension, got "
+                         f"{tuple(el.shape)} and {tuple(er.shape)}") from None
     return _sparse.UAddV.apply(el, er, graph)
 
 
@@ -112,6 +117,8 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     messages = h.index_select(0, graph._src)
     if alpha is not None:
         _per_edge(graph, "alpha", alpha)
+        if alpha.numel() != graph.num_edges:
+            raise ValueError(f"alpha must hold one weight per edge, shape ({graph.num_edges},), got {tuple(alpha.shape)}")
         messages = messages * alpha.reshape(-1, *([1] * (h.dim() - 1)))
     # include_self=False: a destination's row starts from its first message, and an empty one stays 0.
     return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).scatter_reduce(

@@ -66,7 +66,8 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | No
 
 
 def _check_data(data) -> None:
-    """Check ``data``'s features (finite), masks (type, shape, non-empty) and training labels, naming the culprit."""
+    """Check ``data``'s features (finite), masks (bool, one per node, not empty) and the labels they
+    select (classes in ``[0, num_classes)``), naming the culprit."""
     bad = (~torch.isfinite(data.features)).nonzero()
     if bad.numel():
         node, feature = bad[0].tolist()
@@ -75,10 +76,13 @@ def _check_data(data) -> None:
     n = data.labels.shape[0]
     for split in ("train", "val", "test"):
         _mask(getattr(data, f"{split}_mask"), n, f"{split}_mask")
-    labels = data.labels[data.train_mask]
-    if not bool(((labels >= 0) & (labels < data.num_classes)).any()):
-        raise ValueError(f"no node in train_mask has a valid label (in [0, {data.num_classes})): "
-                         f"there is nothing to train on")
+    for split in ("train", "val", "test"):
+        mask = getattr(data, f"{split}_mask")
+        bad = (mask & ((data.labels < 0) | (data.labels >= data.num_classes))).nonzero().flatten()
+        if bad.numel():
+            k = int(bad[0])
+            raise ValueError(f"labels[{k}] = {int(data.labels[k])} is not a class in [0, {data.num_classes}), "
+                             f"yet node {k} is in {split}_mask ({bad.numel()} such node(s))")
 
 
 def _model_device(model: torch.nn.Module) -> torch.device:
@@ -131,6 +135,12 @@ def fit(
     finite (a diverging model, say) stops training with a ``FloatingPointError`` naming the epoch,
     before the weights are changed by it.
     """
+    for arg, value in (("epochs", epochs), ("patience", patience)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{arg} must be a non-negative int, got {value!r}")
+    for arg, value in (("lr", lr), ("weight_decay", weight_decay)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            raise ValueError(f"{arg} must be a finite non-negative number, got {value!r}")
     _check_data(data)
     if seed is not None:
         torch.manual_seed(seed)
