@@ -27,7 +27,7 @@ import torch
 from .graph import Graph
 from .optional import require
 
-__all__ = ["PLANETOID_URL", "NodeDataset", "RestrictedUnpickler", "cache_dir", "csbm", "load_planetoid"]
+__all__ = ["NodeDataset", "RestrictedUnpickler", "load_planetoid", "csbm", "cache_dir", "PLANETOID_URL"]
 
 PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data/"
 _EXTENSIONS = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
@@ -90,7 +90,7 @@ class NodeDataset:
     def num_features(self) -> int:
         return self.features.shape[1]
 
-    def to(self, device) -> NodeDataset:
+    def to(self, device) -> "NodeDataset":
         """The same dataset with the graph and every tensor on ``device``."""
         moved = {f.name: getattr(self, f.name) for f in fields(self)}
         for key, value in moved.items():

@@ -127,6 +127,10 @@ class Graph:
         num_src_nodes, num_dst_nodes: the two node counts of a bipartite graph.
 
     Node counts are limited to :data:`MAX_NODES` (``2**31 - 1``).
+
+    ``torch.compile`` takes a Graph as an input (torch >= 2.4): it traces the layers, breaks its graph
+    at the steps whose sizes depend on the ids (degree counts, grouping the edges), and gives eager's
+    results and gradients. To speed a model up, compile its dense parts (the projections).
     """
 
     def __init__(self, src, dst, num_nodes=None, *, num_src_nodes=None, num_dst_nodes=None):
@@ -226,7 +230,7 @@ class Graph:
         if self.is_bipartite:
             raise ValueError(f"{what} needs a homogeneous graph; this one is bipartite")
 
-    def add_self_loops(self) -> Graph:
+    def add_self_loops(self) -> "Graph":
         """A new graph with a loop ``v -> v`` appended for every node that has none yet."""
         self.require_homogeneous("add_self_loops")
         has_loop = torch.zeros(self.num_nodes, dtype=torch.bool, device=self.device)
@@ -234,19 +238,19 @@ class Graph:
         missing = (~has_loop).nonzero().flatten()
         return Graph(torch.cat([self._src, missing]), torch.cat([self._dst, missing]), self.num_nodes)
 
-    def remove_self_loops(self) -> Graph:
+    def remove_self_loops(self) -> "Graph":
         """A new graph without edges ``v -> v`` (the other edges keep their order)."""
         self.require_homogeneous("remove_self_loops")
         keep = self._src != self._dst
         return Graph(self._src[keep], self._dst[keep], self.num_nodes)
 
-    def reverse(self) -> Graph:
+    def reverse(self) -> "Graph":
         """The graph with every edge turned around (edge ids unchanged)."""
         if self.is_bipartite:
             return Graph(self._dst, self._src, num_src_nodes=self.num_dst_nodes, num_dst_nodes=self.num_src_nodes)
         return Graph(self._dst, self._src, self.num_nodes)
 
-    def to(self, device) -> Graph:
+    def to(self, device) -> "Graph":
         """The same graph with its id tensors on ``device``."""
         device = torch.device(device)
         if device == self.device:
@@ -266,7 +270,7 @@ class Graph:
 
     # --- converters ----------------------------------------------------------------------
     @classmethod
-    def from_edge_index(cls, edge_index, num_nodes=None) -> Graph:
+    def from_edge_index(cls, edge_index, num_nodes=None) -> "Graph":
         """From PyG's ``edge_index`` (row 0: sources, row 1: destinations)."""
         edge_index = torch.as_tensor(edge_index)
         if edge_index.dim() != 2 or edge_index.shape[0] != 2:
@@ -278,7 +282,7 @@ class Graph:
         return torch.stack([self._src, self._dst])
 
     @classmethod
-    def from_networkx(cls, nx_graph) -> Graph:
+    def from_networkx(cls, nx_graph) -> "Graph":
         """From a networkx graph. Nodes are numbered in ``nx_graph.nodes`` order; an undirected
         edge becomes two directed edges (``u -> v`` then ``v -> u``)."""
         index = {node: i for i, node in enumerate(nx_graph.nodes)}
@@ -302,7 +306,7 @@ class Graph:
         return g
 
     @classmethod
-    def from_dgl(cls, dgl_graph) -> Graph:
+    def from_dgl(cls, dgl_graph) -> "Graph":
         """From a DGL graph or block with one edge type (edge ids in DGL's order)."""
         src, dst = dgl_graph.edges(order="eid")
         if dgl_graph.is_block or dgl_graph.num_src_nodes() != dgl_graph.num_dst_nodes() or not dgl_graph.is_homogeneous:
