@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gnnbook import Graph, _sparse, ops, reference
@@ -328,28 +328,11 @@ def _fuzz_op(op, case):
         run(op, lambda: getattr(ops, op)(g, **inputs), bad, check)
 
 
+@pytest.mark.parametrize("op", list(REFERENCES))
 @FUZZ
-@given(case=op_case("u_add_v"))
-def test_fuzz_u_add_v(case):
-    _fuzz_op("u_add_v", case)
-
-
-@FUZZ
-@given(case=op_case("edge_softmax"))
-def test_fuzz_edge_softmax(case):
-    _fuzz_op("edge_softmax", case)
-
-
-@FUZZ
-@given(case=op_case("u_mul_e_sum"))
-def test_fuzz_u_mul_e_sum(case):
-    _fuzz_op("u_mul_e_sum", case)
-
-
-@FUZZ
-@given(case=op_case("u_mul_e_max"))
-def test_fuzz_u_mul_e_max(case):
-    _fuzz_op("u_mul_e_max", case)
+@given(data=st.data())
+def test_fuzz_op(op, data):
+    _fuzz_op(op, data.draw(op_case(op), label="case"))
 
 
 # --- datasets: load_planetoid ------------------------------------------------------------------------
