@@ -353,14 +353,20 @@ class _Response(io.BytesIO):
 
 @st.composite
 def planetoid_case(draw):
+    """One part made bad at a time (or none): the name, the sha256 overrides, the root, one cache
+    file, or the server that the missing files come from."""
     contents = {f: draw(st.binary(min_size=1, max_size=40)) for f in CORA}
-    layout = {f: draw(st.sampled_from(["file"] * 6 + ["missing", "dev_zero", "fifo", "outside", "dir",
-                                                      "inside_link", "wrong_bytes", "published_sum"]))
-              for f in CORA}
-    server = draw(st.sampled_from(["offline", "right", "wrong", "endless", "short"]))
-    name = draw(st.sampled_from(["cora", "Cora", "CORA"]) | HOSTILE_TEXT | st.sampled_from([None, 3, b"cora"]))
-    sha_form = draw(st.sampled_from(["lower", "upper", "bad_hex", "unknown_key", "not_dict", "not_str"]))
-    root_form = draw(st.sampled_from(["dir"] * 4 + ["nested_missing", "a_file", "int"]))
+    part = draw(st.sampled_from([None, None, "name", "sha256", "root", "file", "server"]))
+    name = draw(HOSTILE_TEXT | st.sampled_from([None, 3, b"cora"]) if part == "name"
+                else st.sampled_from(["cora", "Cora", "CORA"]))
+    sha_form = draw(st.sampled_from(["bad_hex", "unknown_key", "not_dict", "not_str"] if part == "sha256"
+                                    else ["lower", "upper"]))
+    root_form = draw(st.sampled_from(["a_file", "int"] if part == "root" else ["dir", "dir", "nested_missing"]))
+    spoiled = draw(st.sampled_from(CORA))
+    kind = draw(st.sampled_from(["dev_zero", "fifo", "outside", "dir", "wrong_bytes", "published_sum"]
+                                if part == "file" else ["file", "inside_link", "missing"]))
+    layout = {f: kind if f == spoiled else "file" for f in CORA}
+    server = draw(st.sampled_from(["offline", "wrong", "endless", "short"] if part == "server" else ["right"]))
     return contents, layout, server, name, sha_form, root_form
 
 
