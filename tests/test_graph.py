@@ -198,3 +198,14 @@ def test_torch_compile_matches_eager():
     (grad_eager,) = torch.autograd.grad(expected.square().sum(), x)
     torch.testing.assert_close(out, expected)
     torch.testing.assert_close(grad_compiled, grad_eager)
+
+
+def test_copied_or_pickled_graphs_keep_their_cached_structures():
+    import copy
+    import pickle
+
+    g = graphs.toy_graph()
+    g.csr(), g.in_degrees()
+    for h in (copy.deepcopy(g), pickle.loads(pickle.dumps(g))):
+        h.csr(), h.in_degrees()
+        assert len(h._cache) == 2 and torch.equal(h.csr().eids, g.csr().eids)  # found, not built again

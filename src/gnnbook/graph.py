@@ -93,7 +93,15 @@ def group_edges(by: torch.Tensor, other: torch.Tensor, count: int) -> CSR:
     return CSR(indptr, other[order], order)
 
 
-_OWN = object()  # the key prefix of the graph's own cached structures (see Graph._own)
+class _OwnKey:
+    """The key prefix of the graph's own cached structures (see ``Graph._own``): no caller can name
+    it, and pickling or copying a graph keeps it the same object."""
+
+    def __reduce__(self):
+        return "_OWN"
+
+
+_OWN = _OwnKey()
 
 
 def _copy(value):
