@@ -544,8 +544,12 @@ def train_case(draw):
     if draw(st.integers(0, 2)) == 0:
         which = draw(st.sampled_from([*masks, "labels"]))
         if which == "labels":
+            how = draw(st.sampled_from(["range", "float", "shape"]))
             labels = labels.clone()
             labels[draw(st.integers(0, n - 1))] = draw(st.sampled_from([-1, -100, c, c + 5]))
+            if how != "range":  # a type or shape error comes before any check of the values
+                labels = labels.float() if how == "float" else labels.reshape(n, 1)
+                return NodeDataset("fuzz", Graph([], [], n), features, labels, num_classes=c, **masks), "labels"
         else:
             how = draw(st.sampled_from(["int", "float", "shape", "list"]))
             masks[which] = {"int": masks[which].long(), "float": masks[which].float(),

@@ -66,8 +66,16 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | No
 
 
 def _check_data(data) -> None:
-    """Check ``data``'s features (finite), masks (bool, one per node, not empty) and the labels they
-    select (classes in ``[0, num_classes)``), naming the culprit."""
+    """Check ``data``'s labels (integer, one per node), features (finite), masks (bool, one per node,
+    not empty) and the labels they select (classes in ``[0, num_classes)``), naming the culprit."""
+    labels = data.labels
+    if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32, torch.int16,
+                                                                    torch.int8, torch.uint8):
+        got = f"dtype {labels.dtype}" if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise TypeError(f"labels must be an integer tensor of class ids, got {got} (use labels.long())")
+    if labels.dim() != 1 or labels.shape[0] != data.features.shape[0]:
+        raise ValueError(f"labels must have shape ({data.features.shape[0]},), one class id per node, "
+                         f"got {tuple(labels.shape)}")
     bad = (~torch.isfinite(data.features)).nonzero()
     if bad.numel():
         node, feature = bad[0].tolist()
