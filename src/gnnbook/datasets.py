@@ -370,7 +370,7 @@ class SplitNodeDataset(NodeDataset):
             num_classes=self.num_classes,
         )
 
-    def to(self, device) -> "SplitNodeDataset":
+    def to(self, device) -> SplitNodeDataset:
         moved = {f.name: getattr(self, f.name) for f in fields(self)}
         return SplitNodeDataset(**{k: v.to(device) if isinstance(v, (torch.Tensor, Graph)) else v for k, v in moved.items()})
 
@@ -462,4 +462,4 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
     )
 
 
-__all__ += ["SplitNodeDataset", "load_heterophilous", "HETEROPHILOUS_URL", "HETEROPHILOUS_SHA256", "HETEROPHILOUS_NAMES"]
+__all__ += ["HETEROPHILOUS_NAMES", "HETEROPHILOUS_SHA256", "HETEROPHILOUS_URL", "SplitNodeDataset", "load_heterophilous"]
