@@ -90,6 +90,8 @@ def test_ten_splits_kept_as_stored(root, name):
     assert torch.equal(three.val_mask, data.val_masks[3]) and torch.equal(data.test_mask, data.test_masks[0])
     with pytest.raises(ValueError, match=r"split index i must lie in \[0, 10\)"):
         data.split(10)
+    with pytest.raises(TypeError, match="split index i must be an int"):
+        data.split(1.0)
     moved = data.to("cpu")
     assert isinstance(moved, datasets.SplitNodeDataset) and torch.equal(moved.train_masks, data.train_masks)
 

@@ -362,6 +362,8 @@ class SplitNodeDataset(NodeDataset):
 
     def split(self, i: int) -> NodeDataset:
         """The plain :class:`NodeDataset` whose masks are split ``i`` (0-based)."""
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise TypeError(f"split index i must be an int, got {type(i).__name__}")
         if not 0 <= i < self.num_splits:
             raise ValueError(f"split index i must lie in [0, {self.num_splits}), got {i}")
         return NodeDataset(
