@@ -500,33 +500,11 @@ class SplitNodeDataset(NodeDataset):
         return SplitNodeDataset(**{k: v.to(device) if isinstance(v, (torch.Tensor, Graph)) else v for k, v in moved.items()})
 
 
-def _fetch_heterophilous(file: str, folder: Path) -> None:
-    # _fetch_missing's variant for this repository's URL: the download itself (temporary file,
-    # renamed only once its SHA-256 matches) is the shared _download.
-    if (folder / file).exists():
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        _download(HETEROPHILOUS_URL + file, folder / file, HETEROPHILOUS_SHA256[file])
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        raise RuntimeError(
-            f"could not download {HETEROPHILOUS_URL + file} ({error}). Without network, download it "
-            f"yourself and put it into {folder}"
-        ) from error
-
-
 def _verified_npz(path: Path, expected: str) -> dict:
     """The arrays of ``path`` once its bytes match ``expected``; read without pickle."""
     import numpy as np
 
-    data = path.read_bytes()  # hash the very bytes that get parsed
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected:
-        raise ValueError(
-            f"checksum mismatch for {path}: expected SHA-256 {expected}, got {actual}. The file is damaged "
-            f"or not the published one: delete it to download it again, or put a good copy from "
-            f"{HETEROPHILOUS_URL + path.name} at that path."
-        )
+    data = _verified_bytes(path, expected, HETEROPHILOUS_URL + path.name)
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:  # an object array raises ValueError
         missing = [key for key in _NPZ_ARRAYS if key not in archive.files]
         if missing:
@@ -560,7 +538,7 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
         raise ValueError(f"unknown heterophilous dataset {name!r}; choose one of {', '.join(HETEROPHILOUS_NAMES)}")
     file = f"{key}.npz"
     folder = Path(root if root is not None else cache_dir()) / "heterophilous"
-    _fetch_heterophilous(file, folder)
+    _fetch_missing([file], folder, HETEROPHILOUS_SHA256, HETEROPHILOUS_URL)
     arrays = _verified_npz(folder / file, HETEROPHILOUS_SHA256[file])
 
     features = torch.from_numpy(arrays["node_features"]).float()
