@@ -26,8 +26,7 @@ The controls, for an edge :math:`j \to i` and :math:`z = W h (+ b)` per head:
 * ``node`` and ``head`` choose what is shown.
 
 Adding an attention kind: one :class:`AttentionKind` entry in :data:`KINDS` plus its score formula
-in ``web_assets/attention.js`` (``SCORES``); the tests fail until both exist. Chapters "GAT" and
-"The Q/K/V analogy".
+in ``web_assets/attention.js`` (``SCORES``); the tests fail until both exist.
 """
 from __future__ import annotations
 

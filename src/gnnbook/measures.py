@@ -1,5 +1,5 @@
 r"""How much a graph's edges say about its labels, and how well scores rank two classes: the measures
-chapter "When attention helps and when it cannot" puts beside each benchmark.
+the planned heterophily chapter puts beside each benchmark.
 
 The graph measures follow Platonov et al. (2023), "Characterizing Graph Datasets for Node
 Classification: Homophily–Heterophily Dichotomy and Beyond" (NeurIPS 2023). They are defined for an
@@ -60,8 +60,8 @@ def edge_homophily(graph: Graph, labels) -> float:
         h_{\mathrm{edge}} = \frac{|\{\{u, v\} \in E : y_u = y_v\}|}{|E|}
         = \frac{\operatorname{tr} M}{\sum_{c_1, c_2} M_{c_1 c_2}}.
 
-    Counted over the edge list as given, so it also takes a directed graph. Used in chapter
-    "When attention helps and when it cannot".
+    Counted over the edge list as given, so it also takes a directed graph. Used in the planned
+    heterophily chapter.
     """
     pairs = _class_pairs(graph, labels, "edge_homophily", undirected=False)
     return float(pairs.trace() / pairs.sum())
@@ -79,7 +79,7 @@ def adjusted_homophily(graph: Graph, labels) -> float:
     class drawn from the degree-weighted distribution :math:`\bar p`), so 0 means "no more same-class
     edges than chance", 1 all edges within classes, and negative values fewer than chance. Needs an
     undirected graph (every edge in both directions) whose edges touch at least two classes. Used in
-    chapter "When attention helps and when it cannot".
+    the planned heterophily chapter.
     """
     pairs = _class_pairs(graph, labels, "adjusted_homophily", undirected=True)
     total = pairs.sum()
@@ -104,8 +104,7 @@ def label_informativeness(graph: Graph, labels) -> float:
     with :math:`\bar p` the degree-weighted class distribution of :func:`adjusted_homophily` (both
     marginals of :math:`p`). 0 when labels and edges are independent, 1 when a neighbour's label
     determines the node's, whether edges join equal labels or always the same two different ones.
-    Needs an undirected graph whose edges touch at least two classes. Used in chapter "When attention
-    helps and when it cannot".
+    Needs an undirected graph whose edges touch at least two classes. Used in the planned heterophily chapter.
     """
     pairs = _class_pairs(graph, labels, "label_informativeness", undirected=True)
     joint = pairs / pairs.sum()
@@ -129,7 +128,7 @@ def roc_auc(scores, targets) -> float:
 
     where :math:`R_+` sums the ranks (1 = lowest score, tied scores sharing their mean rank) of the
     positives: the Mann–Whitney form, :math:`O(n \log n)`. The metric of the two-class benchmarks
-    (minesweeper, tolokers) in chapter "When attention helps and when it cannot".
+    (minesweeper, tolokers) in the planned heterophily chapter.
     """
     scores, targets = torch.as_tensor(scores).detach().flatten().cpu(), torch.as_tensor(targets).flatten().cpu()
     if scores.shape != targets.shape:
