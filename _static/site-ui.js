@@ -1,0 +1,54 @@
+// Two repairs on every page of the site (Jupyter Book adds every .js in _static to every page).
+(function () {
+  "use strict";
+
+  // 1. Sidebar toggles. The themes bind their handlers to the FIRST .primary-toggle / .secondary-toggle
+  //    in the page, a hidden copy in the header, so the visible buttons in the article header did
+  //    nothing. Forward their clicks (mouse, Enter, Space) to the bound copy, and keep aria-expanded
+  //    true to what is shown. The theme's drawers (<dialog>) close on Escape and on a backdrop click.
+  function syncExpanded(button, sidebar, dialog) {
+    var wide = window.matchMedia("(min-width: 992px)").matches && button.classList.contains("primary-toggle");
+    var open = wide ? !sidebar.classList.contains("pst-sidebar-hidden") : Boolean(dialog && dialog.open);
+    button.setAttribute("aria-expanded", String(open));
+  }
+
+  function wireToggles(kind) {
+    var buttons = Array.prototype.slice.call(document.querySelectorAll("." + kind + "-toggle"));
+    var sidebar = document.getElementById("pst-" + kind + "-sidebar");
+    var dialog = document.getElementById("pst-" + kind + "-sidebar-modal");
+    if (buttons.length < 2 || !sidebar) return;
+    var bound = buttons[0];
+    buttons.slice(1).forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        bound.click();
+        syncExpanded(button, sidebar, dialog);
+      });
+      if (dialog) dialog.addEventListener("close", function () { syncExpanded(button, sidebar, dialog); });
+      syncExpanded(button, sidebar, dialog);
+    });
+  }
+
+  // 2. A widget saved with the page has no kernel behind it on the site: its controls would look live
+  //    and do nothing. Make it inert and say that it is a still image.
+  function labelStillWidgets() {
+    var views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+    Array.prototype.forEach.call(views, function (view) {
+      var output = view.parentElement;
+      if (!output || output.classList.contains("gnnbook-still")) return;
+      output.classList.add("gnnbook-still");
+      output.setAttribute("inert", "");
+      var note = document.createElement("p");
+      note.className = "gnnbook-still-note";
+      note.textContent = "Still image: these controls need a running Python kernel. Open this chapter " +
+        "in Jupyter or Colab (the rocket button at the top) to move them.";
+      output.parentElement.insertBefore(note, output);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    wireToggles("primary");
+    wireToggles("secondary");
+    labelStillWidgets();
+  });
+})();
