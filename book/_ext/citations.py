@@ -9,12 +9,15 @@ does for glossary terms, so the links resolve under ``-W``. It also drops the ``
 docutils puts on the bibliography's container: its entries are ``doc-biblioentry``, not list items.
 
 ``label``, ``citation`` and ``reference_list`` write the Markdown; tests/test_jupyter_markup.py checks
-that every chapter's list is what they write today.
+that every chapter's list is what they write today. After adding or removing a citation, rewrite the
+lists with ``python book/_ext/citations.py`` (every chapter, or the notebooks named).
 """
 from __future__ import annotations
 
 import codecs
+import json
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,6 +86,23 @@ def cited_keys(markdown: str) -> list[str]:
     return list(dict.fromkeys(LINK.findall(text)))
 
 
+def refresh(path: Path) -> bool:
+    """Rewrite the notebook's reference list (the text between the two markers) for the works it cites."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = [c for c in nb["cells"] if c["cell_type"] == "markdown"]
+    listing = reference_list(cited_keys("\n".join("".join(c["source"]) for c in cells)))
+    pattern = re.compile(re.escape(LIST_START) + r".*?" + re.escape(LIST_END), re.S)
+    changed = False
+    for cell in cells:
+        text = "".join(cell["source"])
+        new = pattern.sub(lambda m: listing, text)
+        if new != text:
+            cell["source"], changed = new.splitlines(keepends=True), True
+    if changed:
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return changed
+
+
 # --- the site ------------------------------------------------------------------------------------------
 def register_entry_ids(app, doctree) -> None:
     domain = app.env.get_domain("cite")
@@ -104,3 +124,8 @@ def setup(app):
     app.connect("doctree-read", register_entry_ids)
     app.connect("html-page-context", drop_list_role)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":
+    for notebook in [Path(p) for p in sys.argv[1:]] or sorted(BIB.parent.glob("*.ipynb")):
+        print(("rewrote " if refresh(notebook) else "unchanged ") + str(notebook))
