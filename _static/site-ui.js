@@ -3,30 +3,32 @@
   "use strict";
 
   // 1. Sidebar toggles. The themes bind their handlers to the FIRST .primary-toggle / .secondary-toggle
-  //    in the page, a hidden copy in the header, so the visible buttons in the article header did
-  //    nothing. Forward their clicks (mouse, Enter, Space) to the bound copy, and keep aria-expanded
-  //    true to what is shown. The theme's drawers (<dialog>) close on Escape and on a backdrop click.
-  function syncExpanded(button, sidebar, dialog) {
-    var wide = window.matchMedia("(min-width: 992px)").matches && button.classList.contains("primary-toggle");
-    var open = wide ? !sidebar.classList.contains("pst-sidebar-hidden") : Boolean(dialog && dialog.open);
-    button.setAttribute("aria-expanded", String(open));
-  }
-
+  //    in the page; where that is a hidden copy in the header, the visible buttons did nothing. Forward
+  //    their clicks (mouse, Enter, Space) to the bound one, and keep every toggle's aria-expanded true
+  //    to what is shown. The theme's drawers (<dialog>) close on Escape and on a backdrop click.
   function wireToggles(kind) {
     var buttons = Array.prototype.slice.call(document.querySelectorAll("." + kind + "-toggle"));
     var sidebar = document.getElementById("pst-" + kind + "-sidebar");
     var dialog = document.getElementById("pst-" + kind + "-sidebar-modal");
-    if (buttons.length < 2 || !sidebar) return;
+    if (!buttons.length || !sidebar) return;
+    function sync() {
+      var wide = kind === "primary" && window.matchMedia("(min-width: 992px)").matches;
+      var open = wide ? !sidebar.classList.contains("pst-sidebar-hidden") : Boolean(dialog && dialog.open);
+      buttons.forEach(function (button) { button.setAttribute("aria-expanded", String(open)); });
+    }
     var bound = buttons[0];
-    buttons.slice(1).forEach(function (button) {
+    buttons.forEach(function (button) {
       button.addEventListener("click", function (event) {
-        event.preventDefault();
-        bound.click();
-        syncExpanded(button, sidebar, dialog);
+        if (button !== bound) {
+          event.preventDefault();
+          bound.click();
+        }
+        window.setTimeout(sync, 0);
       });
-      if (dialog) dialog.addEventListener("close", function () { syncExpanded(button, sidebar, dialog); });
-      syncExpanded(button, sidebar, dialog);
     });
+    if (dialog) dialog.addEventListener("close", sync);
+    window.matchMedia("(min-width: 992px)").addEventListener("change", sync);
+    sync();
   }
 
   // 2. A widget saved with the page has no kernel behind it on the site: its controls would look live

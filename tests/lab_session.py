@@ -27,7 +27,8 @@ import json as _json
 _box = next(v for v in list(globals().values()) if hasattr(v, "controls") and hasattr(v, "alpha") and hasattr(v, "state"))
 _g = next(v for v in list(globals().values()) if type(v).__name__ == "Graph" and len(v.dst) == len(_box.alpha))
 print("PROBE" + _json.dumps({"alpha": [float(a) for a in _box.alpha], "dst": _g.dst.tolist(),
-                             "state": {k: v for k, v in vars(_box.state()).items()}, "updates": len(_box.timings)}))
+                             "state": dict(vars(_box.state())), "updates": len(_box.timings),
+                             "timings": list(_box.timings)}))
 """
 
 
@@ -105,7 +106,7 @@ def open_and_run(page, base: str, token: str, chapter: str, timeout_s: float = 9
 
 
 def probe(page) -> dict:
-    """The explorer's α, the graph's destinations, the control state and the number of updates, from the kernel."""
+    """The explorer's α, the graph's destinations, the control state and its updates' timings, from the kernel."""
     result = page.evaluate(
         """code => new Promise((resolve, reject) => {
              const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;

@@ -299,7 +299,9 @@ LAYOUT_JS = """() => {
                          ? '.' + el.className.trim().split(/\\s+/).slice(0, 2).join('.') : '')
                          + ': ' + (el.textContent || '').trim().slice(0, 50);
   // wider than its box, with the rest hidden (no scrollbar): a reader cannot see the end
+  // (MathJax's assistive MathML is hidden from sight on purpose; inline math never wraps)
   const clipped = [...document.querySelectorAll('.bd-article *')].filter(el => {
+    if (el.closest('mjx-assistive-mml, span.math')) return false;
     if (!shown(el) || el.scrollWidth <= el.clientWidth + 1 || el.clientWidth === 0) return false;
     const overflow = getComputedStyle(el).overflowX;
     return overflow === 'hidden' || overflow === 'clip';
@@ -357,12 +359,13 @@ def toggle_problems(p, width: int) -> list[str]:
         dialog = p.locator(f"#pst-{kind}-sidebar-modal")
         sidebar = p.locator(f"#pst-{kind}-sidebar")
 
-        def opened() -> bool:
-            if dialog.count() and dialog.evaluate("d => d.open"):
-                return True
-            return kind == "primary" and not sidebar.evaluate("s => s.classList.contains('pst-sidebar-hidden')")
-
         wide_primary = kind == "primary" and width >= 992  # the sidebar is shown; the toggle hides it
+
+        def opened() -> bool:
+            if wide_primary:
+                return not sidebar.evaluate("s => s.classList.contains('pst-sidebar-hidden')")
+            return bool(dialog.count() and dialog.evaluate("d => d.open"))
+
         for how in ("click", "Enter"):
             before = opened()
             (button.click() if how == "click" else (button.focus(), p.keyboard.press("Enter")))

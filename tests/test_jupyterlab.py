@@ -3,8 +3,9 @@
 Starts ``jupyter lab`` on 127.0.0.1 (a free port, a token) over a copy of ``book/``, opens the GAT chapter
 in headless Chromium, runs it, then moves every control of the ipywidgets explorer as a reader would
 (slider handles by keyboard, dropdowns, toggle buttons). After each move the figure must redraw and the
-kernel's α must sum to one over every destination's incoming edges, and change, except for the node
-choice, which only changes what is highlighted. No timing assertions (bench/bench_explorer.py measures).
+kernel's α must sum to one over every destination's incoming edges, and change (the node choice also
+moves the perturbation to one of the new node's neighbours, so α may change with it or not). No timing
+assertions (bench/bench_explorer.py measures).
 """
 from __future__ import annotations
 
@@ -62,8 +63,6 @@ def test_explorer_follows_every_control_in_jupyterlab(tmp_path):
                 new_alpha = _check_alpha(new_state, what)
                 if expect_change:
                     assert not np.allclose(new_alpha, alpha, rtol=0, atol=1e-9), f"{what}: α did not change"
-                else:
-                    np.testing.assert_allclose(new_alpha, alpha, err_msg=f"{what}: α changed")
                 assert new_state["state"] != state["state"], f"{what}: the kernel did not see the move"
                 alpha, state, moves = new_alpha, new_state, moves + 1
 
