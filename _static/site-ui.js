@@ -27,6 +27,8 @@
       });
     });
     if (dialog) dialog.addEventListener("close", sync);
+    // the wide-screen toggle's own handler stops the click's propagation: watch its effect instead
+    new MutationObserver(sync).observe(sidebar, {attributes: true, attributeFilter: ["class"]});
     window.matchMedia("(min-width: 992px)").addEventListener("change", sync);
     sync();
   }
@@ -48,9 +50,33 @@
     });
   }
 
+  // 3. A box that scrolls sideways (a long code line, a wide table or equation) can be scrolled with
+  //    the keyboard too: it takes focus.
+  var SCROLLERS = ".bd-article pre, .bd-article table, .bd-article div.math, .bd-article mjx-container, " +
+    ".bd-article .cell_output .output, .bd-article .pst-scrollable-table-container";
+  function focusableScrollers() {
+    Array.prototype.forEach.call(document.querySelectorAll(SCROLLERS), function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(box).overflowX);
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.dataset.gnnbookScroller = "";
+      } else if (!scrolls && box.dataset.gnnbookScroller !== undefined) {
+        box.removeAttribute("tabindex");
+        delete box.dataset.gnnbookScroller;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     wireToggles("primary");
     wireToggles("secondary");
     labelStillWidgets();
+    focusableScrollers();
+  });
+  window.addEventListener("load", focusableScrollers);
+  window.addEventListener("resize", focusableScrollers);
+  // MathJax typesets after load: check its equations once it is done
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) MathJax.startup.promise.then(focusableScrollers);
   });
 })();

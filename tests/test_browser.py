@@ -423,6 +423,9 @@ def test_every_page_on_every_screen(browser, book_pages, width):
                                 " || MathJax.startup.promise.then(() => true)", timeout=60000)
             p.wait_for_timeout(300)
             found = layout_problems(p, width) + dead_widgets(p)
+            errors = p.locator("mjx-merror").count()
+            if errors:
+                found.append(f"{errors} equation(s) MathJax could not typeset ('Math input error')")
             if width in AXE_WIDTHS:
                 found += axe_problems(p)
                 p.screenshot(path=str(shots / f"{Path(doc).name}-{width}.png"), full_page=True)
