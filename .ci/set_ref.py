@@ -25,8 +25,8 @@ EXTRAS = {"data": ("gnnbook.datasets", "load_planetoid"), "widgets": ("gnnbook.w
 def repository() -> tuple[str, str]:
     """``(url, ref)`` from _config.yml's ``repository`` section."""
     text = CONFIG.read_text()
-    url = re.search(r"^repository:\n(?:  .*\n)*?  url: *(\S+)", text, re.M)
-    ref = re.search(r"^repository:\n(?:  .*\n)*?  branch: *(\S+)", text, re.M)
+    url = re.search(r"^repository:\n(?:  .*\n)*?  url: *(\S+)", text, re.MULTILINE)
+    ref = re.search(r"^repository:\n(?:  .*\n)*?  branch: *(\S+)", text, re.MULTILINE)
     if not (url and ref):
         raise ValueError(f"{CONFIG.name}: repository.url and repository.branch are required")
     return url.group(1), ref.group(1)
@@ -59,7 +59,7 @@ def sync(ref: str | None = None) -> list[Path]:
         if not re.fullmatch(r"[\w.\-/]+", ref):
             raise ValueError(f"ref: {ref!r} is not a branch or tag name")
         text = CONFIG.read_text()
-        CONFIG.write_text(re.sub(r"^(repository:\n(?:  .*\n)*?  branch: *)\S+", lambda m: m.group(1) + ref, text, flags=re.M))
+        CONFIG.write_text(re.sub(r"^(repository:\n(?:  .*\n)*?  branch: *)\S+", lambda m: m.group(1) + ref, text, flags=re.MULTILINE))
     url, ref = repository()
     changed = []
     for path in sorted((ROOT / "book").glob("*.ipynb")):

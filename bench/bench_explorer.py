@@ -28,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-import lab_session  # noqa: E402
+import lab_session
 
 SECTION_START = "<!-- bench_explorer.py: start -->"
 SECTION_END = "<!-- bench_explorer.py: end -->"
@@ -107,14 +107,14 @@ def markdown(r: dict) -> str:
         SECTION_START,
         "## The attention explorer in JupyterLab (`bench/bench_explorer.py`)",
         "",
-        f"Written on {time.strftime('%Y-%m-%d %H:%M')}: JupyterLab {jupyterlab.__version__}, torch {torch.__version__}, "
-        f"Python {platform.python_version()}, headless Chromium; load average at the end {load} (shared machine).",
+        (f"Written on {time.strftime('%Y-%m-%d %H:%M')}: JupyterLab {jupyterlab.__version__}, torch {torch.__version__}, "
+         f"Python {platform.python_version()}, headless Chromium; load average at the end {load} (shared machine)."),
         f"The GAT chapter's explorer on its graph ({r['nodes']} nodes, {r['edges']} edges), live kernel.",
         "",
         "| measure | value |",
         "|---|---|",
-        f"| update latency, key press to new image in the page, p50 / p90 / max ({r['updates']} slider steps) "
-        f"| {r['p50']:.0f} / {r['p90']:.0f} / {r['max']:.0f} ms |",
+        (f"| update latency, key press to new image in the page, p50 / p90 / max ({r['updates']} slider steps) "
+         f"| {r['p50']:.0f} / {r['p90']:.0f} / {r['max']:.0f} ms |"),
         f"| kernel compute + draw per update, p50 / p90 | {r['kernel_p50']:.0f} / {r['kernel_p90']:.0f} ms |",
         f"| first draw (kernel) | {r['first_draw']:.0f} ms |",
         f"| 12-step mouse drag (0.36 s): redraws seen / kernel updates | {r['drag_redraws']} / {r['drag_updates']} |",
@@ -126,7 +126,7 @@ def markdown(r: dict) -> str:
 def write_section(text: str, out: Path) -> None:
     """Replace this benchmark's section of results.md (or append it), leaving the rest as it is."""
     old = out.read_text() if out.exists() else ""
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.S)
+    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.DOTALL)
     new = pattern.sub(lambda m: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text + "\n"
     out.write_text(new)
 

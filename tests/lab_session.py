@@ -57,8 +57,8 @@ def jupyter_lab(workdir: Path):
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir / 'book'}",
            "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=False",
            "--LabApp.news_url=", "--LabServerApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    log = open(workdir / "lab.log", "w")
-    proc = subprocess.Popen(cmd, cwd=workdir / "book", env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(workdir / "lab.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=workdir / "book", env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -76,7 +76,6 @@ def jupyter_lab(workdir: Path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
 
 
 def open_and_run(page, base: str, token: str, chapter: str, timeout_s: float = 900):

@@ -144,11 +144,11 @@ def test_math_and_citations_render(built_book):
     for path in NOTEBOOKS:
         page = (html / path.relative_to(ROOT)).with_suffix(".html").read_text()
         assert "mathjax" in page.lower(), f"{path.name}: no MathJax script"
-        math = re.findall(r'<(?:span|div) class="math[^"]*">(.*?)</(?:span|div)>', page, re.S)
+        math = re.findall(r'<(?:span|div) class="math[^"]*">(.*?)</(?:span|div)>', page, re.DOTALL)
         assert math, f"{path.name}: no math on the page"
         assert all(m.strip().startswith(("\\(", "\\[", "\\begin")) for m in math), f"{path.name}: malformed math"
         body = re.sub(r'<(pre|code|script|style|(?:span|div) class="math)[^>]*>.*?</(pre|code|script|style|span|div)>', "",
-                      page.split('<article', 1)[-1], flags=re.S)
+                      page.split('<article', 1)[-1], flags=re.DOTALL)
         text = re.sub(r"<[^>]+>", "", body)
         assert not re.search(r"\$[^$\s][^$]{0,80}\$", text), f"{path.name}: unrendered $math$ in the text"
         for key in set(re.findall(r'href="references\.html#(cite-[^"]+)"', page)):

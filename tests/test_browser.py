@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright is installed in the pinned venv (.venv) only")
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from gnnbook import graphs, web  # noqa: E402
+from gnnbook import graphs, web
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -361,7 +361,7 @@ def toggle_problems(p, width: int) -> list[str]:
 
         wide_primary = kind == "primary" and width >= 992  # the sidebar is shown; the toggle hides it
 
-        def opened() -> bool:
+        def opened(wide_primary=wide_primary, sidebar=sidebar, dialog=dialog) -> bool:
             if wide_primary:
                 return not sidebar.evaluate("s => s.classList.contains('pst-sidebar-hidden')")
             return bool(dialog.count() and dialog.evaluate("d => d.open"))

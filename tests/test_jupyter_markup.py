@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 # MyST syntax that plain Markdown shows as text: roles, directives (backtick or colon fences), options
 RAW_MYST = re.compile(r"\{(?:cite|glue|term|ref|doc|numref|eq|math|bibliography|admonition|note|warning|tip)[^}]*\}"
-                      r"|^:{3,}|^:[\w-]+:\s|^\(\w[\w-]*\)=", re.M)
+                      r"|^:{3,}|^:[\w-]+:\s|^\(\w[\w-]*\)=", re.MULTILINE)
 RENDER = markdown_it.MarkdownIt("commonmark").enable("table")
 
 
@@ -88,9 +88,10 @@ def test_solutions_are_folded(path):
 
 
 def test_the_check_fails_on_raw_myst_and_open_solutions(tmp_path):
-    bad = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [
-        "As shown {cite}`kipf2017gcn`.\n\n:::{admonition} Solution\n:class: dropdown\nIt is 2.\n:::\n\n"
-        "```{bibliography}\n:filter: docname in docnames\n```\n"]}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    source = ("As shown {cite}`kipf2017gcn`.\n\n:::{admonition} Solution\n:class: dropdown\nIt is 2.\n:::\n\n"
+              "```{bibliography}\n:filter: docname in docnames\n```\n")
+    bad = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [source]}], "metadata": {}, "nbformat": 4,
+           "nbformat_minor": 5}
     path = tmp_path / "bad.ipynb"
     path.write_text(json.dumps(bad))
     with pytest.raises(AssertionError, match=r"\{cite\}[\s\S]*:class:[\s\S]*```\{bibliography\}"):

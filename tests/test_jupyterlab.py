@@ -16,9 +16,8 @@ import pytest
 
 pytest.importorskip("jupyterlab", reason="JupyterLab is in the pinned venv (requirements.txt)")
 pytest.importorskip("playwright.sync_api", reason="playwright is installed in the pinned venv (.venv) only")
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-import lab_session  # noqa: E402
+import lab_session
+from playwright.sync_api import sync_playwright
 
 pytestmark = pytest.mark.browser
 CHAPTER = "gat.ipynb"
@@ -79,7 +78,7 @@ def test_explorer_follows_every_control_in_jupyterlab(tmp_path):
                 if not others:  # a one-option choice (one head) changes nothing
                     continue
                 label = _label(select)
-                after(lambda: select.select_option(others[0]), f"select {label!r}",
+                after(lambda select=select, value=others[0]: select.select_option(value), f"select {label!r}",
                       expect_change=not label.startswith("node"))
             for button in ctl["toggles"][1:] + ctl["toggles"][:1]:  # every attention kind, back to the first
                 after(button.click, f"attention kind {button.inner_text()!r}")

@@ -18,7 +18,7 @@ import codecs
 import json
 import re
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import latexcodec  # noqa: F401  (registers the "ulatex" codec)
@@ -31,7 +31,7 @@ LIST_END = "<!-- end of references -->"
 LINK = re.compile(r"\]\(" + re.escape(PAGE) + r"#cite-([\w.:-]+)\)")
 
 
-@lru_cache(maxsize=None)
+@cache
 def entries() -> dict:
     return parse_file(str(BIB)).entries
 
@@ -82,7 +82,7 @@ def reference_list(keys: list[str]) -> str:
 
 def cited_keys(markdown: str) -> list[str]:
     """The keys a chapter's Markdown cites, in order of first appearance (the list's own links excluded)."""
-    text = re.sub(re.escape(LIST_START) + r".*?" + re.escape(LIST_END), "", markdown, flags=re.S)
+    text = re.sub(re.escape(LIST_START) + r".*?" + re.escape(LIST_END), "", markdown, flags=re.DOTALL)
     return list(dict.fromkeys(LINK.findall(text)))
 
 
@@ -91,7 +91,7 @@ def refresh(path: Path) -> bool:
     nb = json.loads(path.read_text(encoding="utf-8"))
     cells = [c for c in nb["cells"] if c["cell_type"] == "markdown"]
     listing = reference_list(cited_keys("\n".join("".join(c["source"]) for c in cells)))
-    pattern = re.compile(re.escape(LIST_START) + r".*?" + re.escape(LIST_END), re.S)
+    pattern = re.compile(re.escape(LIST_START) + r".*?" + re.escape(LIST_END), re.DOTALL)
     changed = False
     for cell in cells:
         text = "".join(cell["source"])
