@@ -4,8 +4,12 @@
 and after each move the figure's ``data-alpha`` values must (a) change, (b) sum to one over every
 destination's incoming edges and (c) equal gnnbook's Python result for the same control state within
 1e-6. (2) Every page of the built book (from ``_toc.yml``): no console errors, no tracebacks, MathJax
-rendered where there is math, widget state where there are widgets, (a)-(c) for every interactive
-figure, and a full-page screenshot in ``_build/screenshots/<page>.png``.
+rendered where there is math, kernel-only widgets shown as labelled still images, (a)-(c) for every
+interactive figure. (3) Every page at 390, 768 and 1366 px: the article uses the available width, no
+horizontal page scroll, nothing cut off (code, outputs, math, tables scroll visibly; code lines fit at
+1366 px), the sidebar drawers open and close by click and keyboard, one search, the sidebar title
+visible, and axe-core (``_vendor/axe-core``, from ``make vendor``) finds no critical or serious
+violation at 390 and 1366 px; a full-page screenshot of each in ``_build/screenshots/<page>-<width>.png``.
 
 Needs the ``playwright`` package (pinned venv only) and Chromium (``apt-get install chromium``); without
 Chromium the tests skip outside CI and fail in CI (``CI=true``).
@@ -21,9 +25,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright is installed in the pinned venv (.venv) only")
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from gnnbook import graphs, web  # noqa: E402
+from gnnbook import graphs, web
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,8 +68,8 @@ class Page:
     """A page with its console errors, uncaught exceptions and failed requests recorded. Every request
     that leaves this machine is blocked: the book must render offline (MathJax, widgets, figures)."""
 
-    def __init__(self, browser, url: str):
-        self.page = browser.new_page(viewport={"width": 1200, "height": 900})
+    def __init__(self, browser, url: str, width: int = 1366):
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
         self.errors, self.failed = [], []
         self.page.route("**/*", lambda route: route.continue_() if _is_local(route.request.url) else route.abort())
         self.page.on("console", lambda m: self.errors.append(f"console: {m.text} ({m.location.get('url', '')})")
@@ -231,8 +235,6 @@ def book_pages(built_book):
 
 def test_book_pages_in_the_browser(browser, book_pages):
     html_dir, pages = book_pages
-    shots = ROOT / "_build" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
     problems, figures = [], 0
     for doc in pages:
         path = html_dir / f"{doc}.html"
@@ -243,7 +245,6 @@ def test_book_pages_in_the_browser(browser, book_pages):
         page = Page(browser, path.as_uri())
         p = page.page
         try:
-            name = Path(doc).name
             if p.locator(".output.traceback, .cell_output .traceback").count():
                 problems.append(f"{doc}: a cell output holds a traceback")
             body = p.locator("main, body").first.inner_text()
@@ -259,13 +260,7 @@ def test_book_pages_in_the_browser(browser, book_pages):
                     assert rendered > 0
                 except Exception:
                     problems.append(f"{doc}: the page has math but MathJax rendered nothing")
-            if "application/vnd.jupyter.widget-view+json" in source:
-                if "application/vnd.jupyter.widget-state+json" not in source:
-                    problems.append(f"{doc}: widgets without saved widget state (they would show nothing)")
-                try:  # the widget manager replaces each saved view with live widget elements
-                    p.wait_for_selector(".cell_output .jupyter-widgets", timeout=30000)
-                except Exception:
-                    problems.append(f"{doc}: saved widgets were not drawn")
+            problems += [f"{doc}: {problem}" for problem in dead_widgets(p)]
             roots = p.locator(".gnnbook-attention")
             for i in range(roots.count()):
                 figures += 1
@@ -273,8 +268,6 @@ def test_book_pages_in_the_browser(browser, book_pages):
                     exercise_figure(roots.nth(i))
                 except AssertionError as error:
                     problems.append(f"{doc}: interactive figure {i}: {error}")
-            p.wait_for_timeout(300)
-            p.screenshot(path=str(shots / f"{name}.png"), full_page=True)
             errors, external = page.real_errors()
             problems += [f"{doc}: {e}" for e in errors]
             if external:
@@ -285,3 +278,179 @@ def test_book_pages_in_the_browser(browser, book_pages):
     if not (ROOT / "_vendor").is_dir() and not IN_CI:
         pytest.skip("no _vendor/ (npm missing): pages use CDNs and cannot be checked offline")
     assert not problems, "\n".join(problems)
+
+
+# --- (3) every screen: layout, navigation, accessibility --------------------------------------------------
+WIDTHS = (390, 768, 1366)
+AXE_WIDTHS = (390, 1366)
+AXE = ROOT / "_vendor" / "axe-core" / "axe.min.js"
+SLACK_PX = 48  # the article's own padding and a scrollbar
+
+# Measured in the page: the layout facts each check below reads.
+LAYOUT_JS = """() => {
+  const box = el => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top,
+                                                                    bottom: r.bottom, width: r.width}; };
+  const shown = el => el && el.offsetParent !== null && getComputedStyle(el).visibility !== 'hidden'
+                      && el.getBoundingClientRect().width > 0;
+  const article = document.querySelector('.bd-article-container');
+  const primary = document.querySelector('#pst-primary-sidebar');
+  const secondary = document.querySelector('#pst-secondary-sidebar');
+  const describe = el => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string'
+                         ? '.' + el.className.trim().split(/\\s+/).slice(0, 2).join('.') : '')
+                         + ': ' + (el.textContent || '').trim().slice(0, 50);
+  // wider than its box, with the rest hidden (no scrollbar): a reader cannot see the end
+  // (MathJax's assistive MathML is hidden from sight on purpose; inline math never wraps)
+  const clipped = [...document.querySelectorAll('.bd-article *')].filter(el => {
+    if (el.closest('mjx-assistive-mml, span.math')) return false;
+    if (!shown(el) || el.scrollWidth <= el.clientWidth + 1 || el.clientWidth === 0) return false;
+    const overflow = getComputedStyle(el).overflowX;
+    return overflow === 'hidden' || overflow === 'clip';
+  }).map(describe);
+  // a code cell's input that needs horizontal scrolling
+  const longCode = [...document.querySelectorAll('.cell_input pre')].filter(
+    el => shown(el) && el.scrollWidth > el.clientWidth + 1).map(describe);
+  const search = [...document.querySelectorAll('.search-button, .search-button-field, form.bd-search')].filter(shown);
+  const title = document.querySelector('.bd-sidebar-primary .navbar-brand');
+  let titleHidden = null;
+  if (shown(title)) {
+    const r = title.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + Math.min(r.height / 2, 12));
+    titleHidden = !(hit && title.contains(hit));
+  }
+  return {viewport: window.innerWidth, pageWidth: document.documentElement.scrollWidth,
+          article: article && box(article), primary: shown(primary) ? box(primary) : null,
+          secondary: shown(secondary) ? box(secondary) : null, clipped, longCode, searches: search.length,
+          titleHidden, favicon: Boolean(document.querySelector('link[rel~="icon"]')),
+          logo: Boolean(document.querySelector('.logo__image'))};
+}"""
+
+
+def layout_problems(p, width: int) -> list[str]:
+    m = p.evaluate(LAYOUT_JS)
+    problems = []
+    if m["pageWidth"] > m["viewport"] + 1:
+        problems.append(f"the page scrolls sideways by {m['pageWidth'] - m['viewport']} px")
+    art = m["article"]
+    left_edge = m["primary"]["right"] if m["primary"] and m["primary"]["right"] <= art["left"] + 1 else 0
+    right_edge = m["secondary"]["left"] if m["secondary"] and m["secondary"]["left"] >= art["right"] - 1 else m["viewport"]
+    if art["width"] < right_edge - left_edge - SLACK_PX:
+        problems.append(f"the article is {art['width']:.0f} px wide, {right_edge - left_edge:.0f} px are free")
+    problems += [f"cut off, no scrollbar: {c}" for c in m["clipped"]]
+    if width >= 1366:
+        problems += [f"code wider than its column at {width} px: {c}" for c in m["longCode"]]
+    if m["searches"] != 1:
+        problems.append(f"{m['searches']} search boxes")
+    if m["titleHidden"]:
+        problems.append("the sidebar's title is covered")
+    if not (m["favicon"] and m["logo"]):
+        problems.append("no favicon or no logo")
+    return problems
+
+
+def toggle_problems(p, width: int) -> list[str]:
+    """Every visible sidebar toggle opens its drawer (or hides the wide-screen sidebar) by click and by
+    Enter, and Escape or a second press closes it again."""
+    problems = []
+    for kind in ("primary", "secondary"):
+        buttons = p.locator(f".bd-header-article .{kind}-toggle")
+        if buttons.count() == 0 or not buttons.first.is_visible():
+            continue
+        button = buttons.first
+        dialog = p.locator(f"#pst-{kind}-sidebar-modal")
+        sidebar = p.locator(f"#pst-{kind}-sidebar")
+
+        wide_primary = kind == "primary" and width >= 992  # the sidebar is shown; the toggle hides it
+
+        def opened(wide_primary=wide_primary, sidebar=sidebar, dialog=dialog) -> bool:
+            if wide_primary:
+                return not sidebar.evaluate("s => s.classList.contains('pst-sidebar-hidden')")
+            return bool(dialog.count() and dialog.evaluate("d => d.open"))
+
+        for how in ("click", "Enter"):
+            before = opened()
+            (button.click() if how == "click" else (button.focus(), p.keyboard.press("Enter")))
+            p.wait_for_timeout(350)
+            if opened() == before:
+                problems.append(f"the {kind} toggle did nothing on {how}")
+                continue
+            if button.get_attribute("aria-expanded") != str(opened()).lower():
+                problems.append(f"the {kind} toggle's aria-expanded does not say whether it is open")
+            if wide_primary:  # press again: shown again
+                button.click()
+            else:
+                if dialog.count() and dialog.evaluate("d => d.open"):
+                    links = dialog.locator("a")
+                    if links.count() == 0:
+                        problems.append(f"the {kind} drawer is empty")
+                p.keyboard.press("Escape")
+            p.wait_for_timeout(350)
+            if opened() != before:
+                problems.append(f"the {kind} drawer did not close ({'click' if wide_primary else 'Escape'})")
+    return problems
+
+
+def dead_widgets(p) -> list[str]:
+    """A widget view saved with the page has no kernel: it must be a labelled, inert still image."""
+    return p.evaluate("""() => [...document.querySelectorAll(
+        'script[type="application/vnd.jupyter.widget-view+json"]')].map((s, i) => {
+          const out = s.parentElement;
+          const note = out.previousElementSibling;
+          if (!out.hasAttribute('inert')) return `widget ${i}: looks live but has no kernel (not inert)`;
+          if (!note || !/still image/i.test(note.textContent)) return `widget ${i}: not labelled as a still image`;
+          return null; }).filter(Boolean)""")
+
+
+def axe_problems(p) -> list[str]:
+    p.add_script_tag(path=str(AXE))
+    result = p.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [f"axe {v['impact']}: {v['id']} ({len(v['nodes'])} element(s), e.g. {v['nodes'][0]['target']})"
+            for v in result["violations"] if v["impact"] in ("critical", "serious")]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_on_every_screen(browser, book_pages, width):
+    html_dir, pages = book_pages
+    if not AXE.exists() and not IN_CI:
+        pytest.skip("no _vendor/axe-core (run `make vendor`): the accessibility check needs it")
+    shots = ROOT / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for doc in pages:
+        page = Page(browser, (html_dir / f"{doc}.html").as_uri(), width=width)
+        p = page.page
+        try:
+            p.wait_for_function("() => !window.MathJax || !MathJax.startup || !MathJax.startup.promise"
+                                " || MathJax.startup.promise.then(() => true)", timeout=60000)
+            p.wait_for_timeout(300)
+            found = layout_problems(p, width) + dead_widgets(p)
+            errors = p.locator("mjx-merror").count()
+            if errors:
+                found.append(f"{errors} equation(s) MathJax could not typeset ('Math input error')")
+            if width in AXE_WIDTHS:
+                found += axe_problems(p)
+                p.screenshot(path=str(shots / f"{Path(doc).name}-{width}.png"), full_page=True)
+            found += toggle_problems(p, width)
+            problems += [f"{doc} at {width} px: {f}" for f in found]
+        finally:
+            p.close()
+    assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
+
+
+def test_the_layout_check_catches_a_narrow_article_and_a_dead_toggle(browser, book_pages):
+    """Reintroduce the old bugs on a copy of one page: the checks above must fail."""
+    html_dir, _ = book_pages
+    page = Page(browser, (html_dir / "book" / "gat.html").as_uri(), width=390)
+    p = page.page
+    try:
+        p.add_style_tag(content=".bd-main .bd-content .bd-article-container { max-width: calc(100% - 14rem) }")
+        assert any("the article is" in f for f in layout_problems(p, 390))
+        p.evaluate("() => document.querySelectorAll('.bd-header-article .primary-toggle').forEach("
+                   "b => b.replaceWith(b.cloneNode(true)))")  # drops every listener
+        assert any("primary toggle did nothing" in f for f in toggle_problems(p, 390))
+        p.set_viewport_size({"width": 1366, "height": 900})
+        p.evaluate("() => document.querySelector('.cell_input pre').append('#' + 'x'.repeat(300))")
+        assert any("code wider than its column" in f for f in layout_problems(p, 1366))
+        p.add_style_tag(content=".cell_input pre { overflow-x: hidden !important }")
+        assert any("cut off" in f for f in layout_problems(p, 1366))
+    finally:
+        p.close()
