@@ -267,17 +267,53 @@ def _gatv2_from_pyg(module):
     return layer
 
 
+# --- TransformerConv: the same parameter names on both sides ---------------------------------------
+def _transformer_to_pyg(layer, concat):
+    from torch_geometric.nn import TransformerConv
+
+    _refuse(concat != layer.concat, f"TransformerConv merges its heads itself (concat={layer.concat}, which sets "
+                                    f"lin_skip's width): call to_pyg(layer, concat={layer.concat})")
+    same = layer._in_src_feats == layer._in_dst_feats
+    module = TransformerConv(layer._in_src_feats if same else (layer._in_src_feats, layer._in_dst_feats),
+                             layer._out_feats, heads=layer._num_heads, concat=layer.concat, beta=layer.beta,
+                             dropout=layer.attn_drop.p, edge_dim=layer._edge_feats,
+                             bias=layer.lin_key.bias is not None, root_weight=layer.root_weight)
+    module = _like(module, layer)
+    _load_named(module, layer.state_dict())
+    return module
+
+
+def _transformer_from_pyg(module):
+    layer = gnn.TransformerConv(module.in_channels, module.out_channels, module.heads, concat=module.concat,
+                                beta=module.beta, edge_feats=module.edge_dim, bias=module.lin_key.bias is not None,
+                                root_weight=module.root_weight, attn_drop=module.dropout, allow_zero_in_degree=True)
+    layer = _like(layer, module)
+    state = module.state_dict()
+    if not module.root_weight:  # PyG builds lin_skip even when it never uses it
+        state = {k: v for k, v in state.items() if not k.startswith("lin_skip.")}
+    _load_named(layer, state)
+    return layer
+
+
+def _load_named(target, state) -> None:
+    """Load ``state`` into ``target`` by name; only PyG's unused ``lin_skip`` may stay unfilled."""
+    missing, unexpected = target.load_state_dict(state, strict=False)
+    _refuse(bool(unexpected) or any(not k.startswith("lin_skip.") for k in missing),
+            f"parameters do not correspond: missing {missing}, unexpected {unexpected}")
+
+
 _TO_PYG = {gnn.GraphConv: _graphconv_to_pyg, gnn.SAGEConv: _sage_to_pyg, gnn.GATConv: _gat_to_pyg,
-           gnn.GATv2Conv: _gatv2_to_pyg}
+           gnn.GATv2Conv: _gatv2_to_pyg, gnn.TransformerConv: _transformer_to_pyg}
 _FROM_PYG = {"GCNConv": _graphconv_from_pyg, "SAGEConv": _sage_from_pyg, "GATConv": _gat_from_pyg,
-             "GATv2Conv": _gatv2_from_pyg}
+             "GATv2Conv": _gatv2_from_pyg, "TransformerConv": _transformer_from_pyg}
 
 
 def to_pyg(layer, *, concat: bool = True):
     """The PyG module computing what ``layer`` computes on the same edges, heads merged by ``concat``.
 
-    Supports GraphConv -> GCNConv, SAGEConv -> SAGEConv, GATConv -> GATConv, GATv2Conv -> GATv2Conv;
-    ``concat`` matters only for the attention layers. Parameters are copies (same dtype and device).
+    Supports GraphConv -> GCNConv, SAGEConv -> SAGEConv, GATConv -> GATConv, GATv2Conv -> GATv2Conv,
+    TransformerConv -> TransformerConv; ``concat`` matters only for the attention layers (a
+    TransformerConv merges its heads itself: ``concat`` must be its own). Parameters are copies (same dtype and device).
     """
     convert = _TO_PYG.get(type(layer))
     _refuse(convert is None, f"no PyG counterpart for {type(layer).__name__}; "
@@ -286,7 +322,7 @@ def to_pyg(layer, *, concat: bool = True):
 
 
 def from_pyg(module):
-    """The gnnbook layer holding ``module``'s weights (GCNConv, SAGEConv, GATConv or GATv2Conv).
+    """The gnnbook layer holding ``module``'s weights (GCNConv, SAGEConv, GATConv, GATv2Conv or TransformerConv).
 
     Its output is PyG's after :func:`merge_heads` ``(rst, module.concat)``. Layers are built with
     ``allow_zero_in_degree=True``, since PyG never refuses such nodes.

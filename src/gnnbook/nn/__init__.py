@@ -8,5 +8,6 @@ from .gatconv import GATConv
 from .gatv2conv import GATv2Conv
 from .graphconv import GraphConv
 from .sageconv import SAGEConv
+from .transformerconv import TransformerConv
 
-__all__ = ["DotGATConv", "GATConv", "GATv2Conv", "GraphConv", "SAGEConv"]
+__all__ = ["DotGATConv", "GATConv", "GATv2Conv", "GraphConv", "SAGEConv", "TransformerConv"]
