@@ -302,17 +302,76 @@ def _load_named(target, state) -> None:
             f"parameters do not correspond: missing {missing}, unexpected {unexpected}")
 
 
+# --- GPS: the local layer through its own conversion, the rest by name ------------------------------
+def _gps_norm_to_pyg(kind):
+    return {"batch_norm": ("batch_norm", None), "layer_norm": ("layer_norm", {"mode": "node"}), None: (None, None)}[kind]
+
+
+def _gps_norm_from_pyg(norm):
+    kind = type(norm).__name__
+    if norm is None:
+        return None
+    if kind == "BatchNorm" and not norm.allow_single_element:
+        return "batch_norm"
+    _refuse(kind != "LayerNorm" or norm.mode != "node",
+            f"GPSLayer's norms are BatchNorm, per-node LayerNorm or none; PyG's {norm!r} is none of them")
+    return "layer_norm"
+
+
+def _gps_norms(ours, theirs):
+    """``(ours, PyG's)`` norm module pairs (PyG's BatchNorm holds a BatchNorm1d as ``module``)."""
+    pairs = [(getattr(ours, f"norm{i}"), getattr(theirs, f"norm{i}")) for i in (1, 2, 3)]
+    return [(a, getattr(b, "module", b)) for a, b in pairs if a is not None]
+
+
+def _gps_to_pyg(layer, concat):
+    import copy
+
+    from torch_geometric.nn import GPSConv
+
+    conv = None if layer.conv is None else to_pyg(layer.conv, concat=getattr(layer.conv, "concat", True))
+    norm, norm_kwargs = _gps_norm_to_pyg(layer.norm_type)
+    module = GPSConv(layer.channels, conv, heads=layer.attn.num_heads, dropout=layer.dropout.p,
+                     act=copy.deepcopy(layer.mlp[1]), norm=norm, norm_kwargs=norm_kwargs,
+                     attn_kwargs={"dropout": layer.attn.dropout})
+    module = _like(module, layer)
+    module.attn.load_state_dict(layer.attn.state_dict())
+    module.mlp.load_state_dict(layer.mlp.state_dict())
+    for ours, theirs in _gps_norms(layer, module):
+        theirs.load_state_dict(ours.state_dict())
+    return module
+
+
+def _gps_from_pyg(module):
+    import copy
+
+    _refuse(module.attn_type != "multihead", f"GPSLayer has multi-head attention only, not {module.attn_type!r}")
+    conv = None if module.conv is None else from_pyg(module.conv)
+    layer = gnn.GPSLayer(module.channels, conv, num_heads=module.heads, dropout=module.dropout,
+                         act=copy.deepcopy(module.mlp[1]), norm=_gps_norm_from_pyg(module.norm1),
+                         attn_drop=module.attn.dropout)
+    layer = _like(layer, module)
+    layer.attn.load_state_dict(module.attn.state_dict())
+    layer.mlp.load_state_dict(module.mlp.state_dict())
+    for ours, theirs in _gps_norms(layer, module):
+        ours.load_state_dict(theirs.state_dict())
+    return layer
+
+
 _TO_PYG = {gnn.GraphConv: _graphconv_to_pyg, gnn.SAGEConv: _sage_to_pyg, gnn.GATConv: _gat_to_pyg,
-           gnn.GATv2Conv: _gatv2_to_pyg, gnn.TransformerConv: _transformer_to_pyg}
+           gnn.GATv2Conv: _gatv2_to_pyg, gnn.TransformerConv: _transformer_to_pyg,
+           gnn.GPSLayer: _gps_to_pyg}
 _FROM_PYG = {"GCNConv": _graphconv_from_pyg, "SAGEConv": _sage_from_pyg, "GATConv": _gat_from_pyg,
-             "GATv2Conv": _gatv2_from_pyg, "TransformerConv": _transformer_from_pyg}
+             "GATv2Conv": _gatv2_from_pyg, "TransformerConv": _transformer_from_pyg,
+             "GPSConv": _gps_from_pyg}
 
 
 def to_pyg(layer, *, concat: bool = True):
     """The PyG module computing what ``layer`` computes on the same edges, heads merged by ``concat``.
 
     Supports GraphConv -> GCNConv, SAGEConv -> SAGEConv, GATConv -> GATConv, GATv2Conv -> GATv2Conv,
-    TransformerConv -> TransformerConv; ``concat`` matters only for the attention layers (a
+    TransformerConv -> TransformerConv, GPSLayer -> GPSConv (its local layer converted too);
+    ``concat`` matters only for the attention layers (a
     TransformerConv merges its heads itself: ``concat`` must be its own). Parameters are copies (same dtype and device).
     """
     convert = _TO_PYG.get(type(layer))
@@ -322,7 +381,8 @@ def to_pyg(layer, *, concat: bool = True):
 
 
 def from_pyg(module):
-    """The gnnbook layer holding ``module``'s weights (GCNConv, SAGEConv, GATConv, GATv2Conv or TransformerConv).
+    """The gnnbook layer holding ``module``'s weights (GCNConv, SAGEConv, GATConv, GATv2Conv, TransformerConv
+    or GPSConv).
 
     Its output is PyG's after :func:`merge_heads` ``(rst, module.concat)``. Layers are built with
     ``allow_zero_in_degree=True``, since PyG never refuses such nodes.

@@ -6,8 +6,9 @@ Each takes DGL 2.1's constructor arguments, forward signature and parameter name
 from .dotgatconv import DotGATConv
 from .gatconv import GATConv
 from .gatv2conv import GATv2Conv
+from .gps import GPSLayer
 from .graphconv import GraphConv
 from .sageconv import SAGEConv
 from .transformerconv import TransformerConv
 
-__all__ = ["DotGATConv", "GATConv", "GATv2Conv", "GraphConv", "SAGEConv", "TransformerConv"]
+__all__ = ["DotGATConv", "GATConv", "GATv2Conv", "GPSLayer", "GraphConv", "SAGEConv", "TransformerConv"]
