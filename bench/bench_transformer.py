@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -55,36 +53,7 @@ def make_calls(n: int, kind: str):
         pyg = compat.to_pyg(ours)
         calls = {"gnnbook": lambda: ours(g, feat, edge_feat), "PyG": lambda: pyg(feat, edge_index, edge_feat)}
 
-    def runner(call):
-        def run(train: bool):
-            if not train:
-                with torch.no_grad():
-                    return call()
-            out = call()
-            out.sum().backward()
-            return out.detach()
-        return run
-
-    return {lib: runner(call) for lib, call in calls.items()}
-
-
-def peak_rss_mb(n: int, kind: str, lib: str) -> float:
-    """As :func:`bench_layers.peak_rss_mb`, for this file's calls."""
-    code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {str(BENCH)!r});"
-            f"import bench_transformer as b; print(b._child_peak({n}, {kind!r}, {lib!r}))")
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def _child_peak(n: int, kind: str, lib: str) -> float:
-    torch.set_num_threads(common.THREADS)
-    run = make_calls(n, kind)[lib]
-    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM (peak RSS) to the current RSS
-    before = common._rss_status("VmRSS")
-    for _ in range(3):
-        run(True)
-    return (common._rss_status("VmHWM") - before) / 1024
+    return {lib: common.training_step(call) for lib, call in calls.items()}
 
 
 def main():
@@ -107,7 +76,8 @@ def main():
             train = mode == "fwd+bwd"
             ms = {lib: common.median_ms(lambda r=run: r(train), args.repeat)
                   for lib, run in (("gnnbook", ours), (other, theirs))}
-            mem = {} if not train or args.no_memory else {lib: peak_rss_mb(n, kind, lib) for lib in ms}
+            mem = {} if not train or args.no_memory else {
+                lib: common.peak_rss_mb(n, kind, lib, bench="bench_transformer") for lib in ms}
             rows.append({"N": n, "what": kind, "mode": mode, "other": other, "ms": ms, "peak_mb": mem})
             peaks = "/".join(f"{mem[lib]:.0f}" for lib in ms) if mem else ""
             print(f"{n:>7} {kind:<21} {mode:<8} {ms['gnnbook']:9.1f} {ms[other]:9.1f} "

@@ -34,18 +34,22 @@ def local_layer(kind, channels, heads=2):
     return None
 
 
-def make(channels, conv, heads=2, norm="batch_norm", seed=0):
-    """A float64 GPSLayer with random weights, and random BatchNorm statistics (used in eval mode)."""
-    torch.manual_seed(seed)
-    layer = gnn.GPSLayer(channels, local_layer(conv, channels), num_heads=heads, norm=norm).double()
-    gen = torch.Generator().manual_seed(seed + 1)
+def randomise(module, seed):
+    """Random weights, and random BatchNorm statistics (which eval mode uses), drawn from ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for p in layer.parameters():
+        for p in module.parameters():
             p.copy_(torch.randn(p.shape, generator=gen, dtype=D) * 0.5)
-        for name, buf in layer.named_buffers():
+        for name, buf in module.named_buffers():
             if name.endswith(("running_mean", "running_var")):
                 buf.copy_(torch.rand(buf.shape, generator=gen, dtype=D) + 0.5)
-    return layer
+    return module
+
+
+def make(channels, conv, heads=2, norm="batch_norm", seed=0):
+    """A float64 GPSLayer with random weights."""
+    torch.manual_seed(seed)
+    return randomise(gnn.GPSLayer(channels, local_layer(conv, channels), num_heads=heads, norm=norm).double(), seed + 1)
 
 
 def features(n, channels, seed=0):
@@ -88,15 +92,7 @@ def pyg_module(channels, conv, heads, norm, seed):
     key = (channels, conv, heads, norm)
     if key not in _PYG_MODULES:
         _PYG_MODULES[key] = compat.to_pyg(make(channels, conv, heads, norm))
-    module = _PYG_MODULES[key]
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=D) * 0.5)
-        for name, buf in module.named_buffers():
-            if name.endswith(("running_mean", "running_var")):
-                buf.copy_(torch.rand(buf.shape, generator=gen, dtype=D) + 0.5)
-    return module
+    return randomise(_PYG_MODULES[key], seed)
 
 
 @pytest.mark.pyg

@@ -4,36 +4,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gnnbook import Graph, _sparse, ops
+from test_ops_fast import GRAPHS, path  # noqa: F401  (path: the fixture running each code path)
+
+from gnnbook import ops
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 D = torch.float64
-
-
-def _graphs():
-    gen = torch.Generator().manual_seed(0)
-    r = lambda hi, n: torch.randint(0, hi, (n,), generator=gen)  # noqa: E731
-    yield "random", Graph(r(30, 200), r(30, 200), 30)
-    yield "zero-in-degree", Graph(r(30, 80), r(15, 80), 30)
-    yield "duplicates", Graph(torch.tensor([0, 0, 0, 1, 2, 2]), torch.tensor([1, 1, 1, 0, 1, 1]), 4)
-    yield "bipartite", Graph(r(7, 40), r(11, 40), num_src_nodes=7, num_dst_nodes=11)
-    yield "empty", Graph(torch.empty(0, dtype=torch.long), torch.empty(0, dtype=torch.long), 5)
-
-
-GRAPHS = list(_graphs())
 IDS = [name for name, _ in GRAPHS]
-
-
-@pytest.fixture(params=("plain", "sparse", "runs"))
-def path(request, monkeypatch):
-    """Each code path on the CPU: gather + index_add (small graphs), CSR products cut into column
-    blocks (large graphs), sums over sorted runs (what a GPU takes)."""
-    if request.param == "sparse":
-        monkeypatch.setattr(_sparse, "SPARSE_MIN_WORK", 0)
-        monkeypatch.setattr(_sparse, "_column_blocks", lambda x: 3)
-    if request.param == "runs":
-        monkeypatch.setattr(_sparse, "_adds_in_order", lambda device: False)
-    return request.param
 
 
 def inputs(g, tail=(3, 4), seed=1):
@@ -49,9 +26,10 @@ def dense_u_dot_v(g, k, q):
     return scores[g.dst, g.src].unsqueeze(-1)
 
 
+@pytest.mark.usefixtures("path")
 @pytest.mark.parametrize("name,g", GRAPHS, ids=IDS)
 @pytest.mark.parametrize("tail", [(3, 4), (5,), (2, 1), (2, 3, 2)], ids=str)
-def test_matches_dense_reference_with_gradients(name, g, tail, path):
+def test_matches_dense_reference_with_gradients(name, g, tail):
     k, q = inputs(g, tail)
     out = ops.u_dot_v(g, k, q)
     assert out.shape == (g.num_edges, *tail[:-1], 1) and out.is_contiguous()
@@ -63,8 +41,9 @@ def test_matches_dense_reference_with_gradients(name, g, tail, path):
     torch.testing.assert_close(grads, expected, **TOL)
 
 
+@pytest.mark.usefixtures("path")
 @pytest.mark.parametrize("name,g", GRAPHS[:4], ids=IDS[:4])
-def test_gradcheck(name, g, path):
+def test_gradcheck(name, g):
     k, q = inputs(g, (2, 3))
     assert torch.autograd.gradcheck(lambda k, q: ops.u_dot_v(g, k, q), (k, q))
 

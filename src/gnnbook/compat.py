@@ -318,10 +318,15 @@ def _gps_norm_from_pyg(norm):
     return "layer_norm"
 
 
-def _gps_norms(ours, theirs):
-    """``(ours, PyG's)`` norm module pairs (PyG's BatchNorm holds a BatchNorm1d as ``module``)."""
-    pairs = [(getattr(ours, f"norm{i}"), getattr(theirs, f"norm{i}")) for i in (1, 2, 3)]
-    return [(a, getattr(b, "module", b)) for a, b in pairs if a is not None]
+def _gps_copy(source, target) -> None:
+    """Attention, MLP and norm weights from one GPS layer to the other (either side may be PyG's,
+    whose BatchNorm holds a BatchNorm1d as ``module``)."""
+    target.attn.load_state_dict(source.attn.state_dict())
+    target.mlp.load_state_dict(source.mlp.state_dict())
+    for name in ("norm1", "norm2", "norm3"):
+        ours, theirs = getattr(source, name), getattr(target, name)
+        if ours is not None:
+            getattr(theirs, "module", theirs).load_state_dict(getattr(ours, "module", ours).state_dict())
 
 
 def _gps_to_pyg(layer, concat):
@@ -335,10 +340,7 @@ def _gps_to_pyg(layer, concat):
                      act=copy.deepcopy(layer.mlp[1]), norm=norm, norm_kwargs=norm_kwargs,
                      attn_kwargs={"dropout": layer.attn.dropout})
     module = _like(module, layer)
-    module.attn.load_state_dict(layer.attn.state_dict())
-    module.mlp.load_state_dict(layer.mlp.state_dict())
-    for ours, theirs in _gps_norms(layer, module):
-        theirs.load_state_dict(ours.state_dict())
+    _gps_copy(layer, module)
     return module
 
 
@@ -351,10 +353,7 @@ def _gps_from_pyg(module):
                          act=copy.deepcopy(module.mlp[1]), norm=_gps_norm_from_pyg(module.norm1),
                          attn_drop=module.attn.dropout)
     layer = _like(layer, module)
-    layer.attn.load_state_dict(module.attn.state_dict())
-    layer.mlp.load_state_dict(module.mlp.state_dict())
-    for ours, theirs in _gps_norms(layer, module):
-        ours.load_state_dict(theirs.state_dict())
+    _gps_copy(module, layer)
     return layer
 
 
