@@ -45,6 +45,7 @@ book: $(VENV)/.stamp vendor
 	@echo "Book ready: file://$(CURDIR)/_build/html/index.html"
 
 test: $(VENV)/.stamp vendor
+	$(VENV)/bin/ruff check src tests bench && $(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/python -m pytest -n 2
 
 test-modern: $(MODERN)/.stamp

@@ -1,4 +1,5 @@
 """gnnbook.compat: PyG modules and gnnbook layers built from each other compute the same thing."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,19 +13,28 @@ TOL = dict(rtol=1e-10, atol=1e-10)
 
 
 def sample(bipartite=False):
-    """Undirected (in-degree = out-degree, as PyG's GCN normalisation assumes) with a duplicate pair."""
+    """Undirected (in-degree = out-degree, as PyG's GCN normalisation assumes) with a duplicate
+    pair."""
     if bipartite:
-        return Graph(torch.tensor([0, 1, 4, 4, 2, 3]), torch.tensor([0, 0, 0, 1, 1, 2]), num_src_nodes=5,
-                     num_dst_nodes=3)
+        return Graph(
+            torch.tensor([0, 1, 4, 4, 2, 3]),
+            torch.tensor([0, 0, 0, 1, 1, 2]),
+            num_src_nodes=5,
+            num_dst_nodes=3,
+        )
     g = graphs.toy_graph()
-    return Graph(torch.cat([g.src, torch.tensor([2, 0])]), torch.cat([g.dst, torch.tensor([0, 2])]), 6)
+    return Graph(
+        torch.cat([g.src, torch.tensor([2, 0])]), torch.cat([g.dst, torch.tensor([0, 2])]), 6
+    )
 
 
 def feats(g, widths):
     gen = torch.Generator().manual_seed(0)
     if g.is_bipartite:
-        return (torch.randn(g.num_src_nodes, widths[0], dtype=torch.float64, generator=gen),
-                torch.randn(g.num_dst_nodes, widths[1], dtype=torch.float64, generator=gen))
+        return (
+            torch.randn(g.num_src_nodes, widths[0], dtype=torch.float64, generator=gen),
+            torch.randn(g.num_dst_nodes, widths[1], dtype=torch.float64, generator=gen),
+        )
     return torch.randn(g.num_nodes, widths[0], dtype=torch.float64, generator=gen)
 
 
@@ -39,9 +49,13 @@ def randomise(module):
 def compare(layer, module, g, feat, concat=True):
     """Outputs, attention and all gradients (matched by role, through the conversion) agree."""
     sides = []
-    for model, call in ((layer, lambda x: model_out(layer, g, x)),
-                        (module, lambda x: pyg_out(module, g, x))):
-        leaves = [t.clone().requires_grad_() for t in (feat if isinstance(feat, tuple) else (feat,))]
+    for model, call in (
+        (layer, lambda x: model_out(layer, g, x)),
+        (module, lambda x: pyg_out(module, g, x)),
+    ):
+        leaves = [
+            t.clone().requires_grad_() for t in (feat if isinstance(feat, tuple) else (feat,))
+        ]
         x = tuple(leaves) if isinstance(feat, tuple) else leaves[0]
         rst, alpha = call(x)
         rst = compat.merge_heads(rst, concat) if model is layer and rst.dim() == 3 else rst
@@ -87,7 +101,11 @@ def test_attention_layers(kind, heads, out, concat, bipartite, residual):
     g = sample(bipartite)
     widths = (4, 6) if bipartite else (4, 4)
     in_feats = widths if bipartite else 4
-    layer = randomise(getattr(gnn, kind)(in_feats, out, heads, residual=residual, allow_zero_in_degree=True).double())
+    layer = randomise(
+        getattr(gnn, kind)(
+            in_feats, out, heads, residual=residual, allow_zero_in_degree=True
+        ).double()
+    )
     module = compat.to_pyg(layer, concat=concat)
     compare(layer, module, g, feats(g, widths), concat)
     if concat:  # a mean over heads keeps only the heads' average: no exact round trip then
@@ -128,7 +146,9 @@ def test_gcn_with_pyg_self_loops():
     module = randomise(tg.nn.GCNConv(4, 3).double())
     layer = compat.from_pyg(module)
     x = feats(g, (4, 4))
-    torch.testing.assert_close(layer(compat.pyg_self_loops(g), x), module(x, g.to_edge_index()), **TOL)
+    torch.testing.assert_close(
+        layer(compat.pyg_self_loops(g), x), module(x, g.to_edge_index()), **TOL
+    )
 
 
 def test_gat_with_pyg_self_loops_and_attention_order():

@@ -89,13 +89,13 @@ def test_wrong_download_is_refused_before_unpickling(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "RestrictedUnpickler", lambda *a, **k: pytest.fail("must not unpickle"))
     with pytest.raises(ValueError, match=r"ind\.citeseer\.x has SHA-256 .* not the published file"):
         load_planetoid("citeseer", root=tmp_path)
-    assert not any((tmp_path / "planetoid").iterdir())
+    assert not (tmp_path / "planetoid").exists()  # the folder this call made is gone too
 
 
 def test_checksum_mismatch_names_file_and_both_hashes(cora_root, tmp_path):
     root = _copy_cora(cora_root / "planetoid", tmp_path / "tampered")
     bad = root / "planetoid" / "ind.cora.graph"
-    bad.write_bytes(bad.read_bytes() + b"\n")
+    bad.write_bytes(bad.read_bytes()[:-1] + b"\n")  # the same size, one byte changed
     expected = datasets.SHA256["ind.cora.graph"]
     actual = hashlib.sha256(bad.read_bytes()).hexdigest()
     with pytest.raises(ValueError, match="checksum mismatch") as info:
@@ -106,7 +106,7 @@ def test_checksum_mismatch_names_file_and_both_hashes(cora_root, tmp_path):
 
 
 def test_empty_cache_without_network_says_what_to_fetch_and_where(tmp_path, monkeypatch):
-    def offline(url, target, expected):
+    def offline(url, target, expected, **kwargs):
         raise urllib.error.URLError("no network")
 
     monkeypatch.setattr(datasets, "_download", offline)
@@ -133,31 +133,32 @@ class _Response(io.BytesIO):
         return super().read(size)
 
 
-def test_download_fills_the_cache(cora_root, tmp_path, monkeypatch):
-    source = cora_root / "planetoid"
-    def serve(url, timeout):
-        return _Response((source / url.rsplit("/", 1)[1]).read_bytes())
+def _serve(source, change):
+    """An urlopen stand-in serving the files of ``source``, each passed through ``change``."""
+    return lambda url, timeout: change((source / url.rsplit("/", 1)[1]).read_bytes())
 
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", serve)
+
+def test_download_fills_the_cache(cora_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", _serve(cora_root / "planetoid", _Response))
     data = load_planetoid("cora", root=tmp_path / "fresh")
     assert data.graph.num_nodes == 2708
     assert sorted(p.name for p in (tmp_path / "fresh" / "planetoid").iterdir()) == sorted(CORA)
 
 
 def test_broken_download_leaves_nothing_behind(cora_root, tmp_path, monkeypatch):
-    payload = (cora_root / "planetoid" / "ind.cora.allx").read_bytes()
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout: _Response(payload, fail_after=1000))
+    serve = _serve(cora_root / "planetoid", lambda data: _Response(data, fail_after=1000))
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", serve)
     with pytest.raises(RuntimeError, match="could not download"):
         load_planetoid("cora", root=tmp_path)
-    assert list((tmp_path / "planetoid").iterdir()) == []
+    assert not (tmp_path / "planetoid").exists()
 
 
 def test_download_with_wrong_content_is_not_kept(cora_root, tmp_path, monkeypatch):
-    payload = (cora_root / "planetoid" / "ind.cora.allx").read_bytes()
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout: _Response(payload[:-1] + b"!"))
+    serve = _serve(cora_root / "planetoid", lambda data: _Response(data[:-1] + b"!"))
+    monkeypatch.setattr(datasets.urllib.request, "urlopen", serve)
     with pytest.raises(ValueError, match="not the published file"):
         load_planetoid("cora", root=tmp_path)
-    assert list((tmp_path / "planetoid").iterdir()) == []
+    assert not (tmp_path / "planetoid").exists()
 
 
 # --- restricted unpickling -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ import torch  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
 
 from gnnbook import draw, graphs, ops  # noqa: E402
+from gnnbook.attention_model import STYLE  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -31,18 +32,99 @@ def _edges(ax):
     return {int(p.get_gid().split("-")[1]): p for p in ax.patches if (p.get_gid() or "").startswith("edge-")}
 
 
-def test_edge_width_is_monotone_in_alpha_and_every_edge_is_drawn():
+@pytest.mark.parametrize("node", [None, 0])
+def test_edge_width_is_monotone_in_alpha_and_every_edge_is_drawn(node):
     g = graphs.toy_graph()
     att = _attention(g)
-    ax = draw.draw_attention(g, att, node=0, head=1)
+    ax = draw.draw_attention(g, att, node=node, head=1)
     edges = _edges(ax)
     assert sorted(edges) == list(range(g.num_edges))
     alpha = att[:, 1, 0].numpy()
-    widths = np.array([edges[k].get_linewidth() for k in range(g.num_edges)])
-    order = np.argsort(alpha)
+    drawn = [k for k in range(g.num_edges) if node is None or int(g.dst[k]) == node]  # the edges in colour
+    widths = np.array([edges[k].get_linewidth() for k in drawn])
+    order = np.argsort(alpha[drawn])
     assert np.all(np.diff(widths[order]) >= -1e-12), "a larger α must never get a thinner edge"
-    assert widths[order[-1]] > 3 * widths[order[0]], "width must visibly change with α"
+    lo, hi = STYLE["width_range"]
+    np.testing.assert_allclose(widths, lo + (hi - lo) * alpha[drawn] / alpha.max(), rtol=1e-12)  # vmax: largest α
     assert all(isinstance(edges[k], FancyArrowPatch) for k in edges)
+
+
+def test_edges_not_into_the_focused_node_recede():
+    g = graphs.toy_graph()
+    ax = draw.draw_attention(g, _attention(g), node=0, head=0)
+    for k, patch in _edges(ax).items():
+        if int(g.dst[k]) != 0:
+            assert patch.get_linewidth() == STYLE["faded_width"]
+            assert matplotlib.colors.to_hex(patch.get_edgecolor()) == STYLE["faded_colour"]
+
+
+def _overlaps(ax):
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]
+    return [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+
+
+@pytest.mark.parametrize("loops", [False, True])
+def test_no_label_overlaps_another(loops):
+    g = graphs.toy_graph().add_self_loops() if loops else graphs.toy_graph()
+    att = _attention(g, heads=3)
+    for node in range(g.num_nodes):
+        assert not _overlaps(draw.draw_attention(g, att, node=node, head=0)), f"labels overlap (node {node})"
+        plt.close("all")
+    fig = draw.draw_attention_heads(g, att, node=0, ncols=3)
+    for ax in fig.axes[:3]:
+        assert not _overlaps(ax)
+
+
+def test_compared_panels_share_one_colour_scale():
+    g = graphs.toy_graph()
+    fig, axes = plt.subplots(1, 2)
+    uniform = 1.0 / g.in_degrees().double()[g.dst]
+    draw.draw_attention(g, uniform, node=0, ax=axes[0], vmax=1.0, colorbar=False)
+    draw.draw_attention(g, _attention(g, heads=1), node=0, ax=axes[1], vmax=1.0, colorbar=False)
+    bar = draw.attention_colorbar(fig, list(axes), 1.0)
+    assert bar.norm.vmax == 1.0
+    into0 = [k for k in range(g.num_edges) if int(g.dst[k]) == 0]
+    width = _edges(axes[0])[into0[0]].get_linewidth()
+    lo, hi = STYLE["width_range"]
+    assert width == pytest.approx(lo + (hi - lo) * 0.25), "α = 1/4 on a [0, 1] scale, not a saturated edge"
+
+
+def test_labels_with_dollars_and_alt_text():
+    g = graphs.toy_graph()
+    ax = draw.draw_attention(g, _attention(g), node=0, node_labels=["$x", "a$b", "$", "3", "4", "$5$"])
+    ax.figure.canvas.draw()  # a bare $ would be a mathtext error here
+    assert "$x" in {t.get_text().replace("\\$", "$") for t in ax.texts}
+    text = draw.alt_text(ax.figure)
+    assert text.startswith("A graph of 6 nodes and 14 edges") and "node $x" in text and text.endswith(".")
+    with pytest.raises(ValueError, match="nothing to describe"):
+        draw.alt_text(plt.figure())
+
+
+def test_size_limits_say_what_to_do_instead():
+    big = graphs.Graph(torch.arange(STYLE["max_draw_nodes"]), torch.arange(1, STYLE["max_draw_nodes"] + 1),
+                       STYLE["max_draw_nodes"] + 1)
+    with pytest.raises(ValueError, match="neighbourhood"):
+        draw.draw_attention(big, torch.ones(big.num_edges))
+    n = STYLE["max_heatmap_nodes"] + 1
+    huge = graphs.Graph(torch.arange(n), torch.arange(n), n)
+    with pytest.raises(ValueError, match="^rows.*neighbourhood"):
+        draw.attention_heatmap(huge, torch.ones(n))
+    ax = draw.attention_heatmap(huge, torch.ones(n), rows=[0, 1, 2], columns=[0, 1, 2])  # a block of it is fine
+    assert ax.images[0].get_array().shape == (3, 3)
+
+
+def test_heatmap_block_of_a_lookup_graph():
+    """Queries 0..2 each hear keys 3..6: the block rows=queries, columns=keys is the whole matrix."""
+    q, k = torch.arange(3).repeat_interleave(4), torch.arange(4).repeat(3) + 3
+    g = graphs.Graph(k, q, 7)
+    att = _attention(g, heads=1)
+    ax = draw.attention_heatmap(g, att, rows=[2, 0, 1], columns=range(3, 7), vmax=1.0)
+    block = ax.images[0].get_array()
+    assert not np.ma.getmaskarray(block).any()
+    np.testing.assert_allclose(block.filled(0)[1], att[:4, 0, 0].numpy())  # row 1 is query 0
+    np.testing.assert_allclose(block.sum(1).filled(0), np.ones(3))
 
 
 def test_colour_bar_labels_and_focus():
@@ -75,7 +157,7 @@ def test_heads_shapes_and_mean():
     w_flat = [p.get_linewidth() for _, p in sorted(_edges(ax2).items())]
     np.testing.assert_allclose(w_mean, w_flat)
     draw.draw_attention(g, att[..., 0], head=1)  # (E, H)
-    with pytest.raises(ValueError, match="head 5"):
+    with pytest.raises(ValueError, match="head must be in 0..1"):
         draw.draw_attention(g, att, head=5)
     with pytest.raises(ValueError, match="shape"):
         draw.draw_attention(g, att[:-1], head=0)
@@ -93,9 +175,11 @@ def test_self_loops_are_rings():
 def test_update_restyles_and_layout_is_deterministic():
     g = graphs.toy_graph()
     a, b = _attention(g, seed=1), _attention(g, seed=2)
-    ax = draw.draw_attention(g, a, node=0, head=0, vmax=1.0)
+    _, ax = plt.subplots(figsize=(6.2, 5.2))
+    drawing = draw.AttentionDrawing(g, ax, vmax=1.0)
+    drawing.update(a, node=0, head=0)
     before = [p.get_linewidth() for _, p in sorted(_edges(ax).items())]
-    ax.gnnbook_update(b, node=3, head=0)
+    drawing.update(b, node=3, head=0)
     after = [p.get_linewidth() for _, p in sorted(_edges(ax).items())]
     fresh = draw.draw_attention(g, b, node=3, head=0, vmax=1.0)
     assert before != after
@@ -109,6 +193,24 @@ def test_heads_grid():
     fig = draw.draw_attention_heads(g, _attention(g, heads=3), node=0)
     panels = [ax for ax in fig.axes if ax.get_title().startswith("head")]
     assert [ax.get_title() for ax in panels] == ["head 0", "head 1", "head 2"]
+
+
+def test_heatmap_colour_bar_range_and_row_order():
+    g = graphs.toy_graph()
+    att = _attention(g, heads=2)
+    ax = draw.attention_heatmap(g, att, head=0, vmax=1.0, rows=[5, 4, 3, 2, 1, 0])
+    assert len(ax.figure.axes) == 2, "a colour bar by default"
+    assert ax.images[0].norm.vmax == 1.0
+    top = ax.images[0].get_array()
+    plain = draw.attention_heatmap(g, att, head=0).images[0].get_array()
+    np.testing.assert_allclose(top.filled(0)[0], plain.filled(0)[5])
+
+
+def test_entropy_histogram_uniform_bars_stay_visible():
+    g = graphs.karate_club().add_self_loops()
+    ax = draw.attention_entropy_histogram(g, _attention(g, heads=2))
+    filled, outline = ax.patches[0], ax.patches[-1]
+    assert outline.get_zorder() > filled.get_zorder() and not outline.get_fill(), "the uniform outline is on top"
 
 
 def test_heatmap_masks_non_edges():
@@ -145,8 +247,10 @@ def test_entropy_histogram_has_both_distributions():
     g = graphs.karate_club().add_self_loops()
     att = _attention(g, heads=4)
     ax = draw.attention_entropy_histogram(g, att)
-    assert len(ax.containers) == 2
-    learned, uniform = ax.containers[1], ax.containers[0]
-    assert sum(p.get_height() for p in uniform) == 34 * 4
+    (learned,) = ax.containers
     assert sum(p.get_height() for p in learned) == 34 * 4
+    edges = [p.get_x() for p in learned] + [learned[-1].get_x() + learned[-1].get_width()]
+    counts, _ = np.histogram(np.repeat(np.log(g.in_degrees().numpy()), 4), bins=edges)
+    outline = ax.patches[-1].get_xy()
+    assert outline[:, 1].max() == counts.max() and counts.sum() == 34 * 4
     assert "uniform" in " ".join(t.get_text() for t in ax.get_legend().get_texts())

@@ -37,7 +37,9 @@ def test_csr_groups_in_edges_by_destination_stably():
     assert indptr.tolist() == [0, 2, 4, 5, 5]
     assert eids.tolist() == [1, 4, 0, 2, 3]  # ties keep edge order
     assert torch.equal(indices, g.src[eids]) and torch.equal(g.dst[eids], torch.tensor([0, 0, 1, 1, 2]))
-    assert g.csr() is g.csr()  # computed once
+    assert g.csr() is not g.csr() and len(g._cache) == 1  # computed once, handed out as copies
+    indices[:] = 0
+    assert torch.equal(g.csr().indices, g.src[eids])  # changing a copy changes nothing
 
 
 def test_add_self_loops_does_not_duplicate_existing_loops():
@@ -176,3 +178,34 @@ def test_dgl_round_trip_keeps_edge_ids():
     assert back.is_bipartite and torch.equal(back.src, bip.src)
     block = dgl.to_block(dgl.graph(([0, 1, 3], [1, 2, 2])), dst_nodes=torch.tensor([1, 2]))
     assert Graph.from_dgl(block).num_dst_nodes == 2
+
+
+@pytest.mark.skipif(tuple(int(p) for p in torch.__version__.split(".")[:2]) < (2, 4),
+                    reason="torch.compile of autograd Functions that take a Graph needs torch >= 2.4")
+def test_torch_compile_matches_eager():
+    """``torch.compile`` runs a layer on a Graph (with graph breaks at the data-dependent steps) and
+    gives eager's output and gradients. The eager backend keeps this test fast: dynamo's tracing
+    is what the Graph meets; code generation is the compiler's business."""
+    from gnnbook.nn import GATConv
+
+    torch.manual_seed(0)
+    g, layer = graphs.toy_graph(), GATConv(4, 3, num_heads=2)
+    x = torch.randn(6, 4, requires_grad=True)
+    compiled = torch.compile(layer, backend="eager")
+    out = compiled(g, x)
+    (grad_compiled,) = torch.autograd.grad(out.square().sum(), x)
+    expected = layer(g, x)
+    (grad_eager,) = torch.autograd.grad(expected.square().sum(), x)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(grad_compiled, grad_eager)
+
+
+def test_copied_or_pickled_graphs_keep_their_cached_structures():
+    import copy
+    import pickle
+
+    g = graphs.toy_graph()
+    g.csr(), g.in_degrees()
+    for h in (copy.deepcopy(g), pickle.loads(pickle.dumps(g))):
+        h.csr(), h.in_degrees()
+        assert len(h._cache) == 2 and torch.equal(h.csr().eids, g.csr().eids)  # found, not built again

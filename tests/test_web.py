@@ -4,13 +4,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from importlib import resources
 
 import numpy as np
 import pytest
 import torch
 
 from gnnbook import graphs, web
-from gnnbook.web import Controls
+from gnnbook.attention_model import KINDS, STYLE, Controls
 
 
 def _figure(**kw):
@@ -25,36 +26,42 @@ def _params(html):
     return json.loads(blob)
 
 
+def _leaky(x, slope):
+    return x if x > 0 else slope * x
+
+
+# The tests' Python port of attention.js's SCORES, one entry per kind: (L, zs_j, zd_i, s, slope) -> e for one head.
+PORT_SCORES = {
+    "gat": lambda L, h, zj, zi, s, slope: _leaky(sum(z * (s * a) for z, a in zip(zj, L["al"][h]))
+                                                 + sum(z * (s * a) for z, a in zip(zi, L["ar"][h])), slope),
+    "gatv2": lambda L, h, zj, zi, s, slope: sum(_leaky(x + y, slope) * (s * a) for x, y, a in zip(zj, zi, L["a"][h])),
+    "dot": lambda L, h, zj, zi, s, slope: s * sum(x * y for x, y in zip(zj, zi)) / math.sqrt(len(zj)),
+}
+
+
 def _js_port(p, st):
-    """A line-by-line Python port of the browser's attention() (web_assets/attention.js), on the JSON."""
+    """A line-by-line Python port of the browser's attention() (web_assets/attention.js), on the JSON;
+    what each kind has comes from the page's kind_info, as in the JS."""
     N, H, F, D = p["n"], p["heads"], p["out_feats"], p["in_feats"]
     L, s = p["kinds"][st["kind"]], st["scale"]
     feat = [row[:] for row in p["feat"]]
     if st["perturb"] != 0 and st["perturb_node"] is not None:
         for c in range(D):
             feat[st["perturb_node"]][c] += st["perturb"] * p["direction"][c]
+    if not p["kind_info"][st["kind"]]["vectors"]:  # no vectors: sqrt(s) on the projection
+        r, s = math.sqrt(s), 1.0
+        scaled = lambda m: None if m is None else [[w * r for w in row] for row in m]  # noqa: E731
+        L = {"Ws": scaled(L["Ws"]), "Wd": scaled(L["Wd"]), "bs": L["bs"] and [b * r for b in L["bs"]],
+             "bd": L["bd"] and [b * r for b in L["bd"]]}
 
     def project(W, b, h):
         return [(b[r] if b else 0.0) + sum(W[r][c] * h[c] for c in range(D)) for r in range(len(W))]
 
     zs = [project(L["Ws"], L["bs"], h) for h in feat]
     zd = [project(L["Wd"], L["bd"], h) for h in feat] if L["Wd"] else zs
-    leaky = lambda x: x if x > 0 else st["slope"] * x  # noqa: E731
-    e = []
-    for j, i in zip(p["src"], p["dst"]):
-        row = []
-        for h in range(H):
-            sl = slice(h * F, (h + 1) * F)
-            if st["kind"] == "gat":
-                el = sum(z * (s * a) for z, a in zip(zs[j][sl], L["al"][h]))
-                er = sum(z * (s * a) for z, a in zip(zd[i][sl], L["ar"][h]))
-                row.append(leaky(el + er))
-            elif st["kind"] == "gatv2":
-                row.append(sum(leaky(x + y) * (s * a) for x, y, a in zip(zs[j][sl], zd[i][sl], L["a"][h])))
-            else:
-                row.append(s * sum(x * y for x, y in zip(zs[j][sl], zd[i][sl])) / math.sqrt(F))
-        e.append(row)
-    e = np.array(e)
+    score = PORT_SCORES[st["kind"]]
+    e = np.array([[score(L, h, zs[j][h * F:(h + 1) * F], zd[i][h * F:(h + 1) * F], s, st["slope"]) for h in range(H)]
+                  for j, i in zip(p["src"], p["dst"])])
     alpha = np.zeros_like(e)
     dst = np.array(p["dst"])
     for v in range(N):
@@ -62,6 +69,14 @@ def _js_port(p, st):
         w = np.exp(e[m] - e[m].max(axis=0))
         alpha[m] = w / w.sum(axis=0)
     return alpha.mean(axis=1) if st["head"] == "mean" else alpha[:, st["head"]]
+
+
+def test_every_kind_has_one_formula_in_the_js_and_in_the_port():
+    js = (resources.files("gnnbook") / "web_assets" / "attention.js").read_text()
+    block = js[js.index("var SCORES = {"):js.index("};", js.index("var SCORES = {"))]
+    assert set(re.findall(r"^    (\w+): function", block, re.M)) == set(KINDS) == set(PORT_SCORES)
+    for kind in KINDS.values():
+        assert kind.page()["vectors"] == list(kind.vectors) and "scale" in kind.page()["controls"]
 
 
 STATES = [
@@ -117,7 +132,8 @@ def test_html_is_self_contained_and_figures_do_not_clash():
     assert not re.search(r"<link|@import|(?<![-\w])(src|href)\s*=|url\((?!#)", html)
     assert html.count("<script") == 2 and "document.currentScript" in html
     assert a.id != b.id and a.id in html and b.id not in html
-    assert all(f"#{a.id}" in line for line in re.findall(r"^[^{}]*\{", html.split("<style>")[1].split("</style>")[0], re.M))
+    css = html.split("<style>")[1].split("</style>")[0]
+    assert all(f"#{a.id}" in line for line in re.findall(r"^[^{}]*\{", css, re.M))
     for attr in ("data-src", "data-dst", "data-alpha", "data-state", "data-control"):
         assert attr in html
     assert "</script" not in _params(html).__repr__()
@@ -132,3 +148,165 @@ def test_controls_validation():
     only = web.interactive_attention(g, {"dot": layers["dot"]}, feat)
     assert list(only.params["kinds"]) == ["dot"] and only.init.kind == "dot"
     assert torch.equal(web.perturbation_direction(feat), web.perturbation_direction(feat))
+
+
+def test_page_json_follows_the_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    for fig in (_figure()[3], _figure(head="mean", kind="dot")[3],
+                web.interactive_attention(graphs.toy_graph(), web.make_layers(5, 3, 1)["gatv2"],
+                                          web.default_features(6, 5), head=None)):
+        p = _params(fig.html)
+        jsonschema.validate(p, web.PAGE_SCHEMA)
+        assert p == json.loads(json.dumps(fig.params)) and p["style"] == json.loads(json.dumps(STYLE))
+        assert set(p["kind_info"]) == set(p["kinds"])
+
+
+HOSTILE = ["<!--<script>", "</script>", "</SCRIPT ><b>", "a&b", "\u2028\u2029", "'\"><img src=x onerror=alert(1)>"]
+
+
+def test_hostile_labels_cannot_leave_the_json_block():
+    g = graphs.toy_graph()
+    fig = web.interactive_attention(g, web.make_layers(5, 4, 2), web.default_features(6, 5), node_labels=HOSTILE,
+                                    title="</script><script>alert(1)</script>")
+    blob = re.search(r'<script type="application/json" class="gnnbook-params">(.*?)</script>', fig.html, re.S).group(1)
+    assert not re.search(r"[<>&\u2028\u2029]", blob), "nothing in the JSON may look like markup"
+    assert json.loads(blob)["labels"] == HOSTILE
+    assert fig.html.count("<script") == 2 and fig.html.lower().count("</script") == 2
+    assert "<img" not in fig.html and "<script>alert" not in fig.html
+    assert web.embed_json({"x": "</script>"}) == '{"x":"\\u003c/script\\u003e"}'
+
+
+@pytest.mark.parametrize("change, argument", [
+    (dict(feat=torch.full((6, 5), float("nan"))), "feat"),
+    (dict(feat=torch.full((6, 5), float("inf"))), "feat"),
+    (dict(feat=torch.ones(6, 4)), "feat"),
+    (dict(node=99), "node"),
+    (dict(node=-1), "node"),
+    (dict(head=7), "head"),
+    (dict(head="first"), "head"),
+    (dict(scale=-1.0), "scale"),
+    (dict(scale=float("nan")), "scale"),
+    (dict(slope=float("inf")), "slope"),
+    (dict(perturb=float("nan")), "perturb"),
+    (dict(perturb_node=6), "perturb_node"),
+    (dict(kind="transformer"), "kind"),
+    (dict(vmax=0.0), "vmax"),
+    (dict(node_labels=["a"]), "node_labels"),
+    (dict(pos={0: (0, 0)}), "pos"),
+])
+def test_bad_arguments_are_named(change, argument):
+    args = dict(graph=graphs.toy_graph(), layer=web.make_layers(5, 4, 2), feat=web.default_features(6, 5))
+    args.update(change)
+    with pytest.raises(ValueError, match=rf"^{argument}\b"):
+        web.interactive_attention(**args)
+
+
+def test_non_finite_layer_parameters_are_refused():
+    layers = web.make_layers(5, 4, 2)
+    with torch.no_grad():
+        layers["gat"].attn_l[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="layer gat's attn_l"):
+        web.interactive_attention(graphs.toy_graph(), layers, web.default_features(6, 5))
+    with pytest.raises(ValueError, match="layer layer's attn_l"):
+        web.interactive_attention(graphs.toy_graph(), layers["gat"], web.default_features(6, 5))
+
+
+def test_choices_that_do_nothing_are_hidden_and_controls_are_labelled():
+    feat = web.default_features(6, 5)
+    one_head = web.interactive_attention(graphs.toy_graph(), web.make_layers(5, 4, 1)["gat"], feat)
+    html = one_head.html
+    assert re.search(r'<div class="ga-ctl" hidden><label for="[^"]+-head">', html), "one head: no head choice"
+    only = web.interactive_attention(graphs.toy_graph(), {"dot": web.make_layers(5, 4, 2)["dot"]}, feat)
+    assert re.search(r'<div class="ga-ctl" hidden><label for="[^"]+-kind">', only.html)
+    for name in ("node", "head", "kind", "slope", "scale", "perturb_node", "perturb"):
+        assert f'<label for="{one_head.id}-{name}"' in html and f'id="{one_head.id}-{name}"' in html
+    assert "no Python kernel" not in html and 'html[data-theme="dark"]' in html
+
+
+def test_mean_is_the_one_head_semantics_of_none():
+    g, layers, feat, fig = _figure(head=None)
+    assert fig.init.head == "mean"
+    np.testing.assert_allclose(fig.attention(), fig.attention(all_heads=True).mean(1), atol=1e-15)
+    with pytest.raises(ValueError, match="head"):
+        web.pick_head(torch.ones(3, 2), 2)
+
+
+# --- the same page in headless Chromium ----------------------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("no Chromium at /usr/bin/chromium")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _page(browser, body):
+    page = browser.new_page()
+    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("data:") else route.continue_())
+    page.set_content(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{body}</body></html>')
+    return page
+
+
+def test_javascript_equals_python_for_every_kind(browser):
+    g, layers, feat, fig = _figure(head=1)
+    page = _page(browser, fig.html)
+    p = fig.params
+    for kind in KINDS:
+        for change in ({}, {"scale": 2.35, "slope": 0.77}, {"perturb_node": 3, "perturb": -1.7, "scale": 0.4}):
+            state = {**p["init"], "kind": kind, **change}
+            js = np.array(page.evaluate(f"st => document.getElementById('{fig.id}').gnnbookAttention(st)", state))
+            python = fig.attention(state, all_heads=True)
+            np.testing.assert_allclose(js, python, rtol=0, atol=1e-6)
+            sums = np.zeros((6, 2))
+            np.add.at(sums, g.dst.numpy(), js)
+            np.testing.assert_allclose(sums, 1.0, atol=1e-9)
+    page.close()
+
+
+def test_hostile_labels_in_two_figures_on_one_page(browser):
+    g, layers, feat = graphs.toy_graph(), web.make_layers(5, 4, 2), web.default_features(6, 5)
+    a = web.interactive_attention(g, layers, feat, node_labels=HOSTILE, title="<!--<script>")
+    b = web.interactive_attention(g, layers, feat, node_labels=list(reversed(HOSTILE)), title="</script>")
+    page = _page(browser, "<script>window.injected = 0; window.alert = () => { window.injected += 1; };</script>"
+                 f"{a.html}<p id='after-a'>text between</p>{b.html}<p id='after-b'>text after</p>")
+    for fig in (a, b):
+        root = page.locator(f"#{fig.id}")
+        assert root.get_attribute("data-ready") == "1", "the figure's script ran"
+        assert root.locator(".ga-edge").count() == g.num_edges
+        node_names = root.locator(".ga-node").evaluate_all("gs => gs.map(g => g.getAttribute('aria-label'))")
+        assert node_names == [f"node {label}" for label in fig.params["labels"]]
+    assert page.locator("#after-a").inner_text() == "text between"
+    assert page.locator("#after-b").inner_text() == "text after"
+    assert page.evaluate("window.injected") == 0 and page.locator("img").count() == 0
+    page.close()
+
+
+def test_keyboard_selects_a_node_and_the_svg_is_named(browser):
+    _, _, _, fig = _figure()
+    page = _page(browser, fig.html)
+    svg = page.locator(f"#{fig.id} svg")
+    title_id, desc_id = svg.get_attribute("aria-labelledby"), svg.get_attribute("aria-describedby")
+    assert "into node 0" in page.locator(f"[id='{title_id}']").text_content()
+    assert "edge width and colour" in page.locator(f"[id='{desc_id}']").text_content()
+    page.locator(f'#{fig.id} .ga-node[data-node="3"]').focus()
+    page.keyboard.press("Enter")
+    assert json.loads(page.locator(f"#{fig.id}").get_attribute("data-state"))["node"] == 3
+    page.keyboard.press("Tab")
+    page.keyboard.press(" ")
+    assert json.loads(page.locator(f"#{fig.id}").get_attribute("data-state"))["node"] == 4
+    page.set_viewport_size({"width": 390, "height": 800})
+    width = page.evaluate(f"document.getElementById('{fig.id}').getBoundingClientRect().width")
+    assert width <= 390
+    slider = page.locator(f'#{fig.id} [data-control="scale"]').bounding_box()
+    assert slider["width"] >= 140
+    page.close()

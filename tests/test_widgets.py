@@ -1,6 +1,8 @@
 """gnnbook.widgets: the explorer's pure state -> attention function, and the widget around it."""
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 
@@ -11,8 +13,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from gnnbook import graphs, widgets  # noqa: E402
-from gnnbook.web import Controls  # noqa: E402
+from gnnbook import graphs, web, widgets  # noqa: E402
+from gnnbook.attention_model import Controls  # noqa: E402
 
 G = graphs.toy_graph()
 
@@ -69,6 +71,25 @@ def test_widget_controls_recompute(capsys):
     assert box.children[4].value != first_png
     assert c["slope"].disabled, "the dot product has no LeakyReLU"
     assert len(box.timings) >= 9
+    assert all(c[name].continuous_update for name in ("slope", "scale", "perturb"))
+    assert c["scale"].layout.width == "100%" and c["scale"].style.description_width == "150px"
+
+
+def test_explorer_carries_the_kernel_free_figure_for_static_pages():
+    pytest.importorskip("ipywidgets")
+    box = widgets.attention_explorer(seed=0)
+    bundle = box._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data, "in Jupyter the widget view stays"
+    assert 'class="gnnbook-attention"' in data["text/html"], "a page without a kernel gets the browser figure"
+    params = json.loads(re.search(r'class="gnnbook-params">(.*?)</script>', data["text/html"], re.S).group(1))
+    np.testing.assert_allclose(web.attention_from_params(params, params["init"]), box.alpha, rtol=0, atol=1e-12)
+
+
+def test_one_head_hides_the_head_choice():
+    pytest.importorskip("ipywidgets")
+    box = widgets.attention_explorer(num_heads=1)
+    assert box.controls["head"].layout.display == "none"
 
 
 def test_without_ipywidgets_a_static_figure_and_one_line():

@@ -100,12 +100,12 @@ def _adds_in_order(device: torch.device) -> bool:
 def _sum_into(x: torch.Tensor, dim: int, graph: Graph, into_sources: bool = False) -> torch.Tensor:
     """Slices of ``x`` along ``dim``, one per edge, summed into their destinations (or sources): node
     ``v`` gets every slice ``k`` with ``dst[k] == v``, added in increasing ``k``."""
-    index, n = (graph.src, graph.num_src_nodes) if into_sources else (graph.dst, graph.num_dst_nodes)
+    index, n = (graph._src, graph.num_src_nodes) if into_sources else (graph._dst, graph.num_dst_nodes)
     if _adds_in_order(x.device):
         shape = list(x.shape)
         shape[dim] = n
         return x.new_zeros(shape).index_add_(dim, index, x)
-    runs = graph.csr_by_source() if into_sources else graph.csr()   # atomics on GPUs: sum sorted runs
+    runs = graph._csr_by_source() if into_sources else graph._csr()   # atomics on GPUs: sum sorted runs
     rows = x.movedim(dim, 0).index_select(0, runs.eids)
     return torch.segment_reduce(rows, "sum", offsets=runs.indptr).movedim(0, dim)
 
@@ -128,7 +128,7 @@ def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
     """The CSR by destination (or ``by_source``, by source) cut into ``count`` column blocks; cached."""
     def build():
         # By source, the grouping itself is not kept: only the blocks are (and the int64 ids go).
-        csr = group_edges(graph.src, graph.dst, graph.num_src_nodes) if by_source else graph.csr()
+        csr = group_edges(graph._src, graph._dst, graph.num_src_nodes) if by_source else graph._csr()
         n_rows, n_cols = csr.indptr.numel() - 1, graph.num_dst_nodes if by_source else graph.num_src_nodes
         small = max(n_rows, n_cols, csr.indices.numel()) < 2**31
         if count == 1:
@@ -146,11 +146,12 @@ def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
                 indptr, indices = indptr.int(), indices.int()
             out.append(Block(indptr, indices, csr.eids[keep], start, stop))
         return tuple(out)
-    return graph.cached(("blocks", by_source, count), build)
+    return graph._own(("blocks", by_source, count), build)
 
 
 def _csr_matrix(block: Block, values: torch.Tensor) -> torch.Tensor:
-    # check_invariants=False: the structure comes from Graph, already checked. PyTorch also warns once
+    # check_invariants=False: the structure comes from the graph's own ids, checked when it was built
+    # and never handed out (callers get copies), so it cannot have changed since. PyTorch also warns once
     # that sparse CSR is "beta"; we use only its long-stable core (construction, @, sampled_addmm).
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
@@ -212,7 +213,7 @@ class UAddV(torch.autograd.Function):
         left = el.expand(el.shape[0], *tail).to(dtype).reshape(-1, width)    # (N_src, C)
         right = er.expand(er.shape[0], *tail).to(dtype).reshape(-1, width)   # (N_dst, C)
         ctx.graph, ctx.inputs = graph, ((el.shape, el.dtype), (er.shape, er.dtype))
-        e = left.index_select(0, graph.src).add_(right.index_select(0, graph.dst))
+        e = left.index_select(0, graph._src).add_(right.index_select(0, graph._dst))
         return e.view(graph.num_edges, *tail)
 
     @staticmethod
@@ -235,7 +236,7 @@ class EdgeSoftmax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, graph: Graph):
-        x, dst = _columns(logits), graph.dst                           # (C, E) view
+        x, dst = _columns(logits), graph._dst                           # (C, E) view
         index = dst.expand_as(x)
         peak = x.new_full((x.shape[0], graph.num_dst_nodes), -math.inf).scatter_reduce_(
             1, index, x, "amax")                                        # max_k e_ik: a shift that cancels
@@ -257,7 +258,7 @@ class EdgeSoftmax(torch.autograd.Function):
         p = a * _columns(grad)                                         # p_ij = alpha_ij g_ij
         s = _sum_into(p, 1, graph)                                     # s_i = sum_k alpha_ik g_ik
         for p_row, s_row, a_row in zip(p, s, a):                       # alpha_ij (g_ij - s_i), a row at a time
-            p_row.sub_(s_row.index_select(0, graph.dst).mul_(a_row))
+            p_row.sub_(s_row.index_select(0, graph._dst).mul_(a_row))
         return _rows(p, alpha.shape), None
 
 
@@ -284,10 +285,12 @@ class UMulESum(torch.autograd.Function):
         sparse = _sparse_ok(h, graph.num_edges)
         # (dL/dalpha first: its temporaries are the larger, so they come before dL/dh is held)
         if ctx.needs_input_grad[1]:  # dL/dalpha_ij = <dL/dy_i, h_j>, one dot product per edge
-            if sparse:
+            # A sampled product holds at most one entry per (i, j) pair: a multigraph with more edges
+            # than pairs takes the plain path (sampled_addmm refuses it).
+            if sparse and graph.num_edges <= graph.num_src_nodes * graph.num_dst_nodes:
                 grad_alpha = _sddmm(graph, grad, h)
             else:
-                grad_alpha = (grad.index_select(0, graph.dst) * h.index_select(0, graph.src)).sum(-1)
+                grad_alpha = (grad.index_select(0, graph._dst) * h.index_select(0, graph._src)).sum(-1)
         if ctx.needs_input_grad[0]:  # dL/dh_j = sum_i alpha_ij dL/dy_i: the same sum, edges turned around
             grad_h = _spmm(graph, True, alpha, grad) if sparse else _gather_sum(graph, grad, alpha, by_source=True)
         return grad_h, grad_alpha, None
@@ -296,7 +299,7 @@ class UMulESum(torch.autograd.Function):
 def _gather_sum(graph: Graph, x: torch.Tensor, alpha, by_source: bool) -> torch.Tensor:
     """The plain path: ``alpha * x[src]`` summed into each destination (or, ``by_source``,
     ``alpha * x[dst]`` into each source). ``x`` (n, H, F), ``alpha`` (E, H) or None."""
-    messages = x.index_select(0, graph.dst if by_source else graph.src)  # (E, H, F)
+    messages = x.index_select(0, graph._dst if by_source else graph._src)  # (E, H, F)
     if alpha is not None:
         messages = messages * alpha.unsqueeze(-1)
     return _sum_into(messages, 0, graph, into_sources=by_source)
@@ -316,7 +319,7 @@ class UDotV(torch.autograd.Function):
         ctx.graph = graph
         ctx.save_for_backward(x, y)
         if not _sparse_ok(x, graph.num_edges):
-            return (x.index_select(0, graph.src) * y.index_select(0, graph.dst)).sum(-1)
+            return (x.index_select(0, graph._src) * y.index_select(0, graph._dst)).sum(-1)
         return _sddmm(graph, y, x)
 
     @staticmethod

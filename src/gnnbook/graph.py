@@ -4,6 +4,10 @@ An edge ``k`` goes from source node ``src[k]`` to destination node ``dst[k]``; m
 along it from source to destination. Edge order is kept exactly as given, and every per-edge
 output (scores, attention) follows it, as DGL's edge ids do. Chapter "Graphs as tensors, and
 message passing" builds this object by hand.
+
+A graph owns its ids: the constructor copies them, and :attr:`Graph.src`, :attr:`Graph.dst`,
+:meth:`Graph.edges`, :meth:`Graph.csr` hand out copies, so changing a tensor after the fact can never
+make the graph (or the sparse products, which trust it) read outside its nodes.
 """
 from __future__ import annotations
 
@@ -22,6 +26,11 @@ class CSR(NamedTuple):
     eids: torch.Tensor
 
 
+# The most nodes a graph may have: int32 indices address them (what the sparse kernels use), and
+# per-node tensors of this size are already 8 GiB of int64. Split a larger graph into blocks.
+MAX_NODES = 2**31 - 1
+
+
 def _node_count(value, name: str) -> int:
     if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
         value = int(value)
@@ -29,18 +38,36 @@ def _node_count(value, name: str) -> int:
         raise TypeError(f"{name} must be a non-negative integer, got {value!r} of type {type(value).__name__}")
     if value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value}")
+    if value > MAX_NODES:
+        raise ValueError(f"{name} = {value} is more nodes than a gnnbook Graph holds (at most 2**31 - 1 = "
+                         f"{MAX_NODES}): split the graph into blocks (subgraphs) and process them one at a time")
     return int(value)
 
 
 def _node_ids(ids, name: str) -> torch.Tensor:
-    if not isinstance(ids, torch.Tensor) and len(ids) == 0:
-        return torch.empty(0, dtype=torch.int64)  # [] would become a float tensor
-    ids = torch.as_tensor(ids)
+    """``ids`` as a new contiguous int64 tensor (never the caller's memory), checked for type and shape."""
+    if not isinstance(ids, torch.Tensor):
+        if isinstance(ids, (str, bytes, dict, set)) or not hasattr(ids, "__len__"):
+            raise TypeError(f"{name} must be a 1-D tensor or sequence of integer node ids, got {type(ids).__name__}")
+        if len(ids) == 0:
+            return torch.empty(0, dtype=torch.int64)  # [] would become a float tensor
+        try:
+            ids = torch.as_tensor(ids)
+        except (RuntimeError, OverflowError, TypeError, ValueError) as error:
+            if "Overflow" in str(error):  # e.g. 2**63: "Overflow when unpacking long"
+                raise ValueError(f"{name} holds a value that is not an int64 node id (ids lie in [0, 2**63))") from None
+            raise TypeError(f"{name} must be a 1-D tensor or sequence of integer node ids: {error}") from None
+    if ids.device.type == "meta":
+        raise ValueError(f"{name} is on the meta device, which holds no values: build the graph from real ids")
     if ids.dtype == torch.bool or ids.is_floating_point() or ids.is_complex():
         raise TypeError(f"{name} must hold integer node ids, got dtype {ids.dtype}")
     if ids.dim() != 1:
         raise ValueError(f"{name} must be a 1-D tensor of node ids, got shape {tuple(ids.shape)}")
-    return ids.to(torch.int64)
+    copy = ids.to(torch.int64, memory_format=torch.contiguous_format, copy=True)
+    wide_unsigned = ids.dtype not in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+    if wide_unsigned and bool((copy < 0).any()):  # uint64 (torch >= 2.3): ids >= 2**63 wrap around
+        raise ValueError(f"{name} holds an id >= 2**63, not an int64 node id (ids lie in [0, 2**63))")
+    return copy
 
 
 def _check_range(ids: torch.Tensor, limit: int, name: str) -> None:
@@ -66,6 +93,25 @@ def group_edges(by: torch.Tensor, other: torch.Tensor, count: int) -> CSR:
     return CSR(indptr, other[order], order)
 
 
+class _OwnKey:
+    """The key prefix of the graph's own cached structures (see ``Graph._own``): no caller can name
+    it, and pickling or copying a graph keeps it the same object."""
+
+    def __reduce__(self):
+        return "_OWN"
+
+
+_OWN = _OwnKey()
+
+
+def _copy(value):
+    """A cached tensor, or (named) tuple of tensors, copied: what the graph hands out is never its own."""
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    moved = [_copy(v) for v in value]
+    return type(value)(*moved) if hasattr(value, "_fields") else tuple(moved)
+
+
 def _to(value, device):
     """A cached tensor, or (named) tuple holding tensors, with every tensor on ``device``."""
     if isinstance(value, torch.Tensor):
@@ -84,9 +130,15 @@ class Graph:
     differ from ``num_dst_nodes``) they are two node sets, as in DGL's blocks.
 
     Args:
-        src, dst: 1-D integer tensors (or sequences) of equal length.
+        src, dst: 1-D integer tensors (or sequences) of equal length; the graph keeps copies.
         num_nodes: node count of a homogeneous graph; inferred from the largest id when omitted.
         num_src_nodes, num_dst_nodes: the two node counts of a bipartite graph.
+
+    Node counts are limited to :data:`MAX_NODES` (``2**31 - 1``).
+
+    ``torch.compile`` takes a Graph as an input (torch >= 2.4): it traces the layers, breaks its graph
+    at the steps whose sizes depend on the ids (degree counts, grouping the edges), and gives eager's
+    results and gradients. To speed a model up, compile its dense parts (the projections).
     """
 
     def __init__(self, src, dst, num_nodes=None, *, num_src_nodes=None, num_dst_nodes=None):
@@ -108,15 +160,25 @@ class Graph:
             n_src = n_dst = inferred if num_nodes is None else _node_count(num_nodes, "num_nodes")
         _check_range(src, n_src, "src")
         _check_range(dst, n_dst, "dst")
-        self.src, self.dst = src, dst
+        self._src, self._dst = src, dst  # private: only copies leave the graph
         self.num_src_nodes, self.num_dst_nodes = n_src, n_dst
         self.is_bipartite = bipartite
         self._cache: dict = {}  # structures derived from the edges (CSRs, permutations), built once
 
+    @property
+    def src(self) -> torch.Tensor:
+        """Source ids in edge order (a copy: changing it does not change the graph)."""
+        return self._src.clone()
+
+    @property
+    def dst(self) -> torch.Tensor:
+        """Destination ids in edge order (a copy: changing it does not change the graph)."""
+        return self._dst.clone()
+
     # --- sizes and degrees -------------------------------------------------------------
     @property
     def num_edges(self) -> int:
-        return self.src.numel()
+        return self._src.numel()
 
     @property
     def num_nodes(self) -> int:
@@ -126,20 +188,19 @@ class Graph:
 
     @property
     def device(self) -> torch.device:
-        return self.src.device
+        return self._src.device
 
     def edges(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(src, dst)`` in edge order."""
+        """``(src, dst)`` in edge order (copies)."""
         return self.src, self.dst
 
     def in_degrees(self) -> torch.Tensor:
         """Number of edges arriving at each destination node, shape ``(num_dst_nodes,)``."""
-        # A copy of the cached counts, so that editing the result in place cannot corrupt them.
-        return self.cached("in_degrees", lambda: torch.bincount(self.dst, minlength=self.num_dst_nodes)).clone()
+        return self._own("in_degrees", lambda: torch.bincount(self._dst, minlength=self.num_dst_nodes)).clone()
 
     def out_degrees(self) -> torch.Tensor:
         """Number of edges leaving each source node, shape ``(num_src_nodes,)``."""
-        return self.cached("out_degrees", lambda: torch.bincount(self.src, minlength=self.num_src_nodes)).clone()
+        return self._own("out_degrees", lambda: torch.bincount(self._src, minlength=self.num_src_nodes)).clone()
 
     # --- structure -----------------------------------------------------------------------
     def cached(self, key, build):
@@ -151,14 +212,26 @@ class Graph:
             self._cache[key] = build()
         return self._cache[key]
 
+    def _own(self, key, build):
+        """:meth:`cached` for the graph's own structures (CSRs, degrees, the sparse products' blocks),
+        under keys no caller can name: they are handed out only as copies, so they stay as built."""
+        return self.cached((_OWN, key), build)
+
+    def _csr(self) -> CSR:
+        return self._own("csr", lambda: group_edges(self._dst, self._src, self.num_dst_nodes))
+
+    def _csr_by_source(self) -> CSR:
+        return self._own("csr_by_source", lambda: group_edges(self._src, self._dst, self.num_src_nodes))
+
     def csr(self) -> CSR:
-        """In-edges grouped by destination (a stable sort, so ties keep edge order); cached."""
-        return self.cached("csr", lambda: group_edges(self.dst, self.src, self.num_dst_nodes))
+        """In-edges grouped by destination (a stable sort, so ties keep edge order); computed once,
+        handed out as a copy."""
+        return _copy(self._csr())
 
     def csr_by_source(self) -> CSR:
         """Out-edges grouped by source (the transpose of :meth:`csr`): ``indptr`` over source nodes,
-        ``indices`` the destinations, ``eids`` the edge ids; cached. On a GPU, sums into sources walk it."""
-        return self.cached("csr_by_source", lambda: group_edges(self.src, self.dst, self.num_src_nodes))
+        ``indices`` the destinations, ``eids`` the edge ids; computed once, handed out as a copy."""
+        return _copy(self._csr_by_source())
 
     def require_homogeneous(self, what: str) -> None:
         """Raise a ``ValueError`` naming ``what`` when the graph is bipartite."""
@@ -169,21 +242,21 @@ class Graph:
         """A new graph with a loop ``v -> v`` appended for every node that has none yet."""
         self.require_homogeneous("add_self_loops")
         has_loop = torch.zeros(self.num_nodes, dtype=torch.bool, device=self.device)
-        has_loop[self.src[self.src == self.dst]] = True
+        has_loop[self._src[self._src == self._dst]] = True
         missing = (~has_loop).nonzero().flatten()
-        return Graph(torch.cat([self.src, missing]), torch.cat([self.dst, missing]), self.num_nodes)
+        return Graph(torch.cat([self._src, missing]), torch.cat([self._dst, missing]), self.num_nodes)
 
     def remove_self_loops(self) -> "Graph":
         """A new graph without edges ``v -> v`` (the other edges keep their order)."""
         self.require_homogeneous("remove_self_loops")
-        keep = self.src != self.dst
-        return Graph(self.src[keep], self.dst[keep], self.num_nodes)
+        keep = self._src != self._dst
+        return Graph(self._src[keep], self._dst[keep], self.num_nodes)
 
     def reverse(self) -> "Graph":
         """The graph with every edge turned around (edge ids unchanged)."""
         if self.is_bipartite:
-            return Graph(self.dst, self.src, num_src_nodes=self.num_dst_nodes, num_dst_nodes=self.num_src_nodes)
-        return Graph(self.dst, self.src, self.num_nodes)
+            return Graph(self._dst, self._src, num_src_nodes=self.num_dst_nodes, num_dst_nodes=self.num_src_nodes)
+        return Graph(self._dst, self._src, self.num_nodes)
 
     def to(self, device) -> "Graph":
         """The same graph with its id tensors on ``device``."""
@@ -192,7 +265,7 @@ class Graph:
             return self
         g = object.__new__(Graph)
         g.__dict__.update(self.__dict__)
-        g.src, g.dst = self.src.to(device), self.dst.to(device)
+        g._src, g._dst = self._src.to(device), self._dst.to(device)
         g._cache = {key: _to(value, device) for key, value in self._cache.items()}
         return g
 
@@ -214,7 +287,7 @@ class Graph:
 
     def to_edge_index(self) -> torch.Tensor:
         """PyG's ``edge_index``: a ``(2, E)`` tensor, same edge order."""
-        return torch.stack([self.src, self.dst])
+        return torch.stack([self._src, self._dst])
 
     @classmethod
     def from_networkx(cls, nx_graph) -> "Graph":
@@ -236,7 +309,7 @@ class Graph:
         self.require_homogeneous("to_networkx")
         g = nx.MultiDiGraph()
         g.add_nodes_from(range(self.num_nodes))
-        for k, (u, v) in enumerate(zip(self.src.tolist(), self.dst.tolist())):
+        for k, (u, v) in enumerate(zip(self._src.tolist(), self._dst.tolist())):
             g.add_edge(u, v, id=k)
         return g
 
@@ -254,7 +327,7 @@ class Graph:
 
         if self.is_bipartite:
             return dgl.heterograph(
-                {("_N_src", "_E", "_N_dst"): (self.src, self.dst)},
+                {("_N_src", "_E", "_N_dst"): (self.src, self.dst)},  # copies: DGL may keep them
                 num_nodes_dict={"_N_src": self.num_src_nodes, "_N_dst": self.num_dst_nodes},
             )
         return dgl.graph((self.src, self.dst), num_nodes=self.num_nodes)

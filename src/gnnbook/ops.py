@@ -3,7 +3,8 @@ r"""The three message-passing steps inside every attention layer of the book.
 DGL's ``GATConv.forward`` is (1) a projection, (2) a per-edge score ``u_add_v`` of a source term and a
 destination term, (3) ``edge_softmax`` over each node's incoming edges, then ``u_mul_e`` + ``sum``.
 These functions are those steps, written out; chapter "Inside DGL's GATConv" derives them one by one.
-Every function takes a :class:`gnnbook.Graph` (or a DGL graph) and keeps edge order.
+Every function takes a :class:`gnnbook.Graph` (or a DGL graph) and keeps edge order; its tensors must
+be floating point and on the graph's device (a ``TypeError`` / ``ValueError`` names the one that is not).
 
 The docstrings give what each op computes; how it is computed fast (a CSR grouped by destination,
 sparse products, and hand-written backward passes) is explained in :mod:`gnnbook._sparse`.
@@ -18,12 +19,27 @@ from . import _sparse
 from .graph import Graph, as_graph
 
 
+def _checked(graph: Graph, name: str, value) -> None:
+    """A floating-point tensor on the graph's device (ints would silently truncate, other devices
+    would be read as garbage by the index kernels)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype} (use {name}.float())")
+    if value.device != graph.device:
+        raise ValueError(f"{name} is on {value.device}, the graph on {graph.device}: move one of them "
+                         f"with .to(device)")
+
+
 def _per_edge(graph: Graph, name: str, value: torch.Tensor) -> None:
+    _checked(graph, name, value)
     if value.dim() == 0 or value.shape[0] != graph.num_edges:
         raise ValueError(f"{name} must have one row per edge ({graph.num_edges}), got shape {tuple(value.shape)}")
 
 
-def _per_node(count: int, side: str, name: str, value: torch.Tensor) -> None:
+def _per_node(graph: Graph, side: str, name: str, value: torch.Tensor) -> None:
+    _checked(graph, name, value)
+    count = graph.num_src_nodes if side == "source" else graph.num_dst_nodes
     if value.dim() == 0 or value.shape[0] != count:
         raise ValueError(f"{name} must have one row per {side} node ({count}), got shape {tuple(value.shape)}")
 
@@ -42,8 +58,13 @@ def u_add_v(graph, el: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
     Shapes: ``el`` ``(N_src, *)``, ``er`` ``(N_dst, *)`` -> ``(E, *)``.
     """
     graph = as_graph(graph)
-    _per_node(graph.num_src_nodes, "source", "el", el)
-    _per_node(graph.num_dst_nodes, "destination", "er", er)
+    _per_node(graph, "source", "el", el)
+    _per_node(graph, "destination", "er", er)
+    try:
+        torch.broadcast_shapes(el.shape[1:], er.shape[1:])
+    except RuntimeError:
+        raise ValueError(f"el and er must have broadcastable shapes after their first dimension, got "
+                         f"{tuple(el.shape)} and {tuple(er.shape)}") from None
     return _sparse.UAddV.apply(el, er, graph)
 
 
@@ -68,7 +89,7 @@ def u_mul_e_sum(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     Chapter "GAT" derives it; GCN and GraphSAGE use it with fixed weights.
     """
     graph = as_graph(graph)
-    _per_node(graph.num_src_nodes, "source", "h", h)
+    _per_node(graph, "source", "h", h)
     split, dtype = 1, h.dtype  # h's dims before `split` are alpha's (edges, heads), the rest features
     if alpha is not None:
         _per_edge(graph, "alpha", alpha)
@@ -92,21 +113,23 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     ``(E,)`` or ``None`` -> ``(N_dst, *)``. Destinations without in-edges get zeros, as in DGL.
     """
     graph = as_graph(graph)
-    _per_node(graph.num_src_nodes, "source", "h", h)
-    messages = h.index_select(0, graph.src)
+    _per_node(graph, "source", "h", h)
+    messages = h.index_select(0, graph._src)
     if alpha is not None:
         _per_edge(graph, "alpha", alpha)
+        if alpha.numel() != graph.num_edges:
+            raise ValueError(f"alpha must hold one weight per edge, shape ({graph.num_edges},), got {tuple(alpha.shape)}")
         messages = messages * alpha.reshape(-1, *([1] * (h.dim() - 1)))
     # include_self=False: a destination's row starts from its first message, and an empty one stays 0.
     return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).scatter_reduce(
-        0, _broadcast_edges(graph.dst, messages), messages, "amax", include_self=False)
+        0, _broadcast_edges(graph._dst, messages), messages, "amax", include_self=False)
 
 
 def u_dot_v(graph, k: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     r"""Per-edge dot product of a source vector and a destination vector:
     :math:`s_{ij} = \langle k_j, q_i \rangle` for every edge :math:`j \to i` and every head.
 
-    In dot-product attention (chapters "The Q/K/V analogy" and "Graph transformers") :math:`k_j` is
+    In dot-product attention (chapter "From masked to full attention") :math:`k_j` is
     the key of source :math:`j` and :math:`q_i` the query of destination :math:`i`; unlike GAT's score
     it is not a source term plus a destination term, so it needs both ends of every edge at once.
     The argument order is DGL's ``dgl.ops.u_dot_v(g, lhs, rhs)``: first the source (u) feature, then
@@ -116,13 +139,11 @@ def u_dot_v(graph, k: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     for attention, ``(N, H, F)`` -> ``(E, H, 1)``.
     """
     graph = as_graph(graph)
+    _per_node(graph, "source", "k", k)
+    _per_node(graph, "destination", "q", q)
     for name, value in (("k", k), ("q", q)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
         if value.dim() < 2:
             raise ValueError(f"{name} must have shape (nodes, ..., features), got shape {tuple(value.shape)}")
-    _per_node(graph.num_src_nodes, "source", "k", k)
-    _per_node(graph.num_dst_nodes, "destination", "q", q)
     if k.shape[1:] != q.shape[1:]:
         raise ValueError(f"k and q must have the same per-node shape, got {tuple(k.shape[1:])} and {tuple(q.shape[1:])}")
     dtype = torch.promote_types(k.dtype, q.dtype)

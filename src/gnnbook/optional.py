@@ -1,7 +1,8 @@
 """DGL and PyG are references the book is checked against, never requirements.
 
 Colab's current torch cannot import DGL, so a chapter asks for them through :func:`optional_import`
-and runs the gnnbook path, with a visible note, when they are missing.
+and runs the gnnbook path, with a visible note, when they are missing. Packages that only some
+functions need (scipy, tqdm: the ``[data]`` extra) are imported through :func:`require`.
 """
 from __future__ import annotations
 
@@ -23,3 +24,13 @@ def optional_import(name: str, *, quiet: bool = False):
             reason = WHY.get(name, f"{type(error).__name__}: {error}")
             print(f"Note: {name} is not available here, so its comparison cells are skipped. {reason}.")
         return None
+
+
+def require(name: str, extra: str):
+    """Import ``name``, which comes with gnnbook's optional ``extra``; when it is missing, raise an
+    ``ImportError`` that says which ``pip install`` brings it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        raise ImportError(f'{name} is not installed, and this function needs it: pip install "gnnbook[{extra}]" '
+                          f"(or pip install {name.split('.')[0]})") from error

@@ -1,4 +1,4 @@
-r"""Positional and structural encodings for graph transformers (chapter "Graph transformers").
+r"""Positional and structural encodings for graph transformers (chapter "From masked to full attention").
 
 Full attention sees a set of nodes, not a graph: these functions give every node a vector that says
 where it sits. Both are computed densely in float64 (an :math:`N \times N` matrix), which suits the
@@ -133,7 +133,7 @@ def random_sign_flip(pe: torch.Tensor, generator: torch.Generator | None = None)
 
     Laplacian eigenvectors have no canonical sign, so a model trained on one choice could learn it;
     drawing new signs every step (Dwivedi & Bresson, 2021) makes the model see both. ``pe`` is
-    ``(N, k)``; ``generator`` makes the draw reproducible. Chapter "Graph transformers".
+    ``(N, k)``; ``generator`` makes the draw reproducible. Chapter "From masked to full attention".
     """
     if not isinstance(pe, torch.Tensor) or pe.dim() != 2:
         raise ValueError(f"pe must be a 2-D tensor (nodes, k), got {getattr(pe, 'shape', type(pe).__name__)}")

@@ -33,7 +33,7 @@ def _graph_ids(batch, num_nodes: int, device) -> torch.Tensor:
 
 
 class GPSLayer(nn.Module):
-    r"""One GPS layer, as PyG's ``GPSConv`` with multi-head attention (chapter "Graph transformers").
+    r"""One GPS layer, as PyG's ``GPSConv`` with multi-head attention (chapter "From masked to full attention").
 
     With a local layer :math:`\mathrm{MPNN}` (any gnnbook layer; its heads are concatenated) and
     :math:`\mathrm{MHA}`, multi-head attention among the nodes *of the same graph* only:
@@ -127,7 +127,7 @@ class GPSLayer(nn.Module):
     def forward(self, graph, feat, batch=None, **conv_kwargs):
         """``feat``: (N, channels); ``batch``: (N,) graph ids or ``None``; ``conv_kwargs`` go to the
         local layer (e.g. ``edge_feat``). Returns (N, channels)."""
-        g, h, _ = _checks.node_features(graph, feat, (self.channels, self.channels), self.mlp[0].weight)
+        g, h, _ = _checks.split_features(graph, feat, (self.channels, self.channels), self.mlp[0].weight)
         g.require_homogeneous("GPSLayer")
         batch = _graph_ids(batch, g.num_nodes, h.device)
         parts = []

@@ -9,13 +9,13 @@ from torch import nn
 from .. import ops
 from ..graph import Graph
 from . import _checks
-from .gatconv import init_heads
+from ._attention import init_heads
 
 
 class TransformerConv(nn.Module):
     r"""Masked multi-head attention with per-head queries, keys and values, as PyG's ``TransformerConv``.
 
-    For every head (chapter "Graph transformers"), with :math:`q_i = W_q h_i + b_q`,
+    For every head (chapter "From masked to full attention"), with :math:`q_i = W_q h_i + b_q`,
     :math:`k_j = W_k h_j + b_k`, :math:`v_j = W_v h_j + b_v` and, with edge features :math:`x_{ij}`,
     :math:`\varepsilon_{ij} = W_e x_{ij}` (else :math:`\varepsilon_{ij} = 0`):
 
@@ -34,7 +34,7 @@ class TransformerConv(nn.Module):
 
     where :math:`m_i, r_i` are the merged vectors (all heads concatenated, or their mean), so one
     :math:`\beta_i` per node. On the complete graph with self-loops this is the Transformer's
-    :math:`\operatorname{softmax}(QK^\top/\sqrt{F})\,V` (chapter "Graph transformers" checks it
+    :math:`\operatorname{softmax}(QK^\top/\sqrt{F})\,V` (chapter "From masked to full attention" checks it
     against ``torch.nn.MultiheadAttention``).
 
     Parameters have PyG's names (``lin_query``, ``lin_key``, ``lin_value``, ``lin_edge``,
@@ -105,21 +105,16 @@ class TransformerConv(nn.Module):
         if edge_feat is None:
             raise ValueError(f"the layer was built with edge_feats={self._edge_feats}: pass edge_feat of shape "
                              f"({g.num_edges}, {self._edge_feats})")
-        if not isinstance(edge_feat, torch.Tensor):
-            raise TypeError(f"edge_feat must be a torch.Tensor, got {type(edge_feat).__name__}")
-        if edge_feat.shape != (g.num_edges, self._edge_feats):
-            raise ValueError(f"edge_feat must have shape ({g.num_edges}, {self._edge_feats}), one row of "
-                             f"edge_feats={self._edge_feats} features per edge, got {tuple(edge_feat.shape)}")
-        if edge_feat.dtype != like.dtype or edge_feat.device != like.device:
-            raise TypeError(f"edge_feat is {edge_feat.dtype} on {edge_feat.device} but the features are "
-                            f"{like.dtype} on {like.device}")
+        shape = (g.num_edges, self._edge_feats)
+        _checks.tensor_like(edge_feat, "edge_feat", shape,
+                            f"{shape}, one row of edge_feats={self._edge_feats} features per edge", like)
         return self.lin_edge(edge_feat).view(g.num_edges, self._num_heads, self._out_feats)
 
     def forward(self, graph, feat, edge_feat=None, get_attention=False):
         """``feat``: (N, in_feats), or ``(feat_src, feat_dst)`` for a bipartite graph; ``edge_feat``:
         (E, edge_feats) when the layer has edge features. Returns ``(N_dst, H, F)`` (``(N_dst, 1, F)``
         with ``concat=False``), and with ``get_attention`` also :math:`\\alpha` of shape ``(E, H, 1)``."""
-        g, h_src, h_dst = _checks.node_features(
+        g, h_src, h_dst = _checks.split_features(
             graph, feat, (self._in_src_feats, self._in_dst_feats), self.lin_key.weight)
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         heads = (self._num_heads, self._out_feats)

@@ -1,21 +1,20 @@
 (function () {
   "use strict";
   // One interactive attention figure of gnnbook.web. Everything is scoped to `root`, the figure's own
-  // <div>, so several figures on one page never clash. Attention is recomputed here in float64 from
-  // the layer weights and node features embedded in the figure's JSON block.
+  // <div>, so several figures on one page never clash. The figure's JSON (gnnbook.web.PAGE_SCHEMA)
+  // carries the layers' weights, the features, the kinds (kind_info) and the drawing constants
+  // (style, from gnnbook.attention_model.STYLE); attention is recomputed here in float64.
   var script = document.currentScript;
   var root = script && script.parentNode;
   if (!root || !root.classList || !root.classList.contains("gnnbook-attention")) root = document.getElementById("__FIGURE_ID__");
   if (!root || root.getAttribute("data-ready") === "1") return;
   root.setAttribute("data-ready", "1");
   var P = JSON.parse(root.querySelector("script.gnnbook-params").textContent);
-  var N = P.n, E = P.src.length, H = P.heads, F = P.out_feats, D = P.in_feats;
-  var W = 560, HT = 430, PAD = 46;
-  var R = N <= 12 ? 17 : N <= 40 ? 11 : 5;
-  var LOOP = N <= 12 ? 12 : 7;
-  var RAD = 0.16;  // arc bend, as matplotlib's arc3,rad=0.16 in gnnbook.draw
+  var S = P.style, N = P.n, E = P.src.length, H = P.heads, F = P.out_feats, D = P.in_feats;
+  var SIZE = S.size_classes.filter(function (c) { return c.max_nodes === null || N <= c.max_nodes; })[0];
+  var W = 560, HT = 430, PAD = 46, R = SIZE.svg_radius, LOOP = SIZE.svg_loop;
 
-  // ---- the attention computation (one definition of the controls, mirrored by gnnbook.web) ----
+  // ---- the attention computation ------------------------------------------------------------------
   function project(Wm, b, h) {
     var out = new Array(Wm.length);
     for (var r = 0; r < Wm.length; r++) {
@@ -26,52 +25,53 @@
     return out;
   }
   function leaky(x, slope) { return x > 0 ? x : slope * x; }
+  function dotHead(x, y, h, wx) {  // sum_f x[hF+f] y[hF+f] (wx: a per-feature weight, or none)
+    var t = 0.0;
+    for (var f = 0; f < F; f++) t += x[h * F + f] * (wx ? wx[f] : y[h * F + f]);
+    return t;
+  }
+  // One score formula per attention kind (gnnbook.attention_model.KINDS): e[k][h] for edge k = j -> i,
+  // with zs/zd the projected source/destination features, L the kind's weights, s the scale.
+  var SCORES = {
+    gat: function (L, zs, zd, s, slope) {  // e_ij = LeakyReLU(s a_l.z_j + s a_r.z_i)
+      var el = zs.map(function (z) { var r = []; for (var h = 0; h < H; h++) r.push(s * dotHead(z, null, h, L.al[h])); return r; });
+      var er = zd.map(function (z) { var r = []; for (var h = 0; h < H; h++) r.push(s * dotHead(z, null, h, L.ar[h])); return r; });
+      return edgeScores(function (j, i, h) { return leaky(el[j][h] + er[i][h], slope); });
+    },
+    gatv2: function (L, zs, zd, s, slope) {  // e_ij = (s a).LeakyReLU(z_j + z_i)
+      return edgeScores(function (j, i, h) {
+        var t = 0.0;
+        for (var f = 0; f < F; f++) t += leaky(zs[j][h * F + f] + zd[i][h * F + f], slope) * (s * L.a[h][f]);
+        return t;
+      });
+    },
+    dot: function (L, zs, zd, s) {  // e_ij = s z_j.z_i / sqrt(F)
+      return edgeScores(function (j, i, h) { return s * dotHead(zs[j], zd[i], h, null) / Math.sqrt(F); });
+    }
+  };
+  function edgeScores(score) {
+    var e = new Array(E);
+    for (var k = 0; k < E; k++) { e[k] = []; for (var h = 0; h < H; h++) e[k].push(score(P.src[k], P.dst[k], h)); }
+    return e;
+  }
   function attention(st) {
-    var L = P.kinds[st.kind], s = st.scale, v, k, h, f;
+    var L = P.kinds[st.kind];
     var feat = P.feat.map(function (row) { return row.slice(); });
     if (st.perturb !== 0 && st.perturb_node !== null) {
       for (var c = 0; c < D; c++) feat[st.perturb_node][c] += st.perturb * P.direction[c];
     }
+    var s = st.scale;
+    if (P.kind_info[st.kind].vectors.length === 0) {  // no vectors: sqrt(s) on the projection, as in Python
+      s = 1.0;
+      var r = Math.sqrt(st.scale);
+      L = { Ws: L.Ws.map(function (row) { return row.map(function (w) { return w * r; }); }), bs: L.bs && L.bs.map(function (b) { return b * r; }),
+            Wd: L.Wd && L.Wd.map(function (row) { return row.map(function (w) { return w * r; }); }), bd: L.bd && L.bd.map(function (b) { return b * r; }) };
+    }
     var zs = feat.map(function (x) { return project(L.Ws, L.bs, x); });
     var zd = L.Wd ? feat.map(function (x) { return project(L.Wd, L.bd, x); }) : zs;
-    var e = new Array(E);
-    if (st.kind === "gat") {  // e_ij = LeakyReLU(s a_l.z_j + s a_r.z_i)
-      var el = [], er = [];
-      for (v = 0; v < N; v++) {
-        el.push([]); er.push([]);
-        for (h = 0; h < H; h++) {
-          var sl = 0.0, sr = 0.0;
-          for (f = 0; f < F; f++) { sl += zs[v][h * F + f] * (s * L.al[h][f]); sr += zd[v][h * F + f] * (s * L.ar[h][f]); }
-          el[v].push(sl); er[v].push(sr);
-        }
-      }
-      for (k = 0; k < E; k++) {
-        e[k] = [];
-        for (h = 0; h < H; h++) e[k].push(leaky(el[P.src[k]][h] + er[P.dst[k]][h], st.slope));
-      }
-    } else if (st.kind === "gatv2") {  // e_ij = (s a).LeakyReLU(z_j + z_i)
-      for (k = 0; k < E; k++) {
-        e[k] = [];
-        var zj = zs[P.src[k]], zi = zd[P.dst[k]];
-        for (h = 0; h < H; h++) {
-          var t = 0.0;
-          for (f = 0; f < F; f++) t += leaky(zj[h * F + f] + zi[h * F + f], st.slope) * (s * L.a[h][f]);
-          e[k].push(t);
-        }
-      }
-    } else {  // dot product: e_ij = s z_j.z_i / sqrt(F)
-      for (k = 0; k < E; k++) {
-        e[k] = [];
-        var qj = zs[P.src[k]], qi = zd[P.dst[k]];
-        for (h = 0; h < H; h++) {
-          var d = 0.0;
-          for (f = 0; f < F; f++) d += qj[h * F + f] * qi[h * F + f];
-          e[k].push(s * d / Math.sqrt(F));
-        }
-      }
-    }
+    var e = SCORES[st.kind](L, zs, zd, s, st.slope);
     // softmax over each destination's incoming edges, per head (max subtracted first)
-    var peak = [], total = [], alpha = new Array(E);
+    var peak = [], total = [], alpha = new Array(E), k, h, v;
     for (v = 0; v < N; v++) { peak.push(new Array(H).fill(-Infinity)); total.push(new Array(H).fill(0.0)); }
     for (k = 0; k < E; k++) for (h = 0; h < H; h++) peak[P.dst[k]][h] = Math.max(peak[P.dst[k]][h], e[k][h]);
     for (k = 0; k < E; k++) {
@@ -81,7 +81,7 @@
     for (k = 0; k < E; k++) for (h = 0; h < H; h++) alpha[k][h] /= total[P.dst[k]][h];
     return alpha;
   }
-  function pickHead(alpha, head) {
+  function pickHead(alpha, head) {  // gnnbook.attention_model.pick_head: "mean" averages the heads
     return alpha.map(function (row) {
       if (head !== "mean") return row[head];
       var m = 0.0;
@@ -90,50 +90,98 @@
     });
   }
 
-  // ---- drawing --------------------------------------------------------------------------------
+  // ---- geometry: positions, arcs, label spots (as gnnbook.draw does it) ----------------------------
   var XY = P.pos.map(function (p) { return [PAD + (p[0] + 1) / 2 * (W - 2 * PAD), PAD - 8 + (1 - (p[1] + 1) / 2) * (HT - 2 * PAD - 40)]; });
   var cx = 0, cy = 0;
   XY.forEach(function (p) { cx += p[0] / N; cy += p[1] / N; });
-  function colour(a, vmax, faded) {
+  function outward(u) {
+    var ox = XY[u][0] - cx, oy = XY[u][1] - cy, n = Math.hypot(ox, oy);
+    return n < 1e-9 ? [0, -1] : [ox / n, oy / n];
+  }
+  function control(u, v) {  // the quadratic Bezier's control point (matplotlib's arc3, SVG's y points down)
+    var dx = XY[v][0] - XY[u][0], dy = XY[v][1] - XY[u][1];
+    return [(XY[u][0] + XY[v][0]) / 2 - S.arc_rad * dy, (XY[u][1] + XY[v][1]) / 2 + S.arc_rad * dx];
+  }
+  function bezier(u, v, t) {
+    var q = control(u, v), a = (1 - t) * (1 - t), b = 2 * t * (1 - t), c = t * t;
+    return [a * XY[u][0] + b * q[0] + c * XY[v][0], a * XY[u][1] + b * q[1] + c * XY[v][1]];
+  }
+  function labelSpots(u, v) {  // where an edge's α label may go, in order of preference
+    if (u === v) {
+      var o = outward(u), d = R + LOOP * 2.2;
+      return [0, 0.8, -0.8, 1.6, -1.6, 2.4, -2.4].map(function (ang) {
+        var c = Math.cos(ang), s = Math.sin(ang);
+        return [XY[u][0] + (o[0] * c - o[1] * s) * d, XY[u][1] + (o[0] * s + o[1] * c) * d];
+      });
+    }
+    return S.label_at.map(function (t) { return bezier(u, v, t); });
+  }
+  // gnnbook.attention_model.place_labels: the first spot whose box meets no node and no earlier label.
+  function placeLabels(items, font) {
+    var placed = [];
+    function box(p, text) { var hw = 0.31 * font * text.length + 0.45 * font, hh = 0.85 * font; return [p[0] - hw, p[1] - hh, p[0] + hw, p[1] + hh]; }
+    function hits(b) {
+      var n = 0;
+      placed.forEach(function (o) { if (b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]) n++; });
+      XY.forEach(function (p) {
+        var qx = Math.min(Math.max(p[0], b[0]), b[2]), qy = Math.min(Math.max(p[1], b[1]), b[3]);
+        if (Math.hypot(p[0] - qx, p[1] - qy) < R) n++;
+      });
+      return n;
+    }
+    return items.map(function (it) {  // null: no free spot, the label is left out
+      for (var i = 0; i < it.spots.length; i++) {
+        var b = box(it.spots[i], it.text);
+        if (hits(b) === 0) { placed.push(b); return it.spots[i]; }
+      }
+      return null;
+    });
+  }
+
+  // ---- drawing ----------------------------------------------------------------------------------
+  function colour(a, vmax) {
     var t = Math.min(Math.max(vmax > 0 ? a / vmax : 0, 0), 1) * (P.cmap.length - 1);
     var i = Math.min(Math.floor(t), P.cmap.length - 2), u = t - i, rgb = [0, 1, 2].map(function (c) {
-      var x = P.cmap[i][c] * (1 - u) + P.cmap[i + 1][c] * u;
-      return Math.round(255 * (faded ? 0.22 * x + 0.78 : x));
+      return Math.round(255 * (P.cmap[i][c] * (1 - u) + P.cmap[i + 1][c] * u));
     });
     return "rgb(" + rgb.join(",") + ")";
   }
   function fmt(x, d) { return (Math.round(x * Math.pow(10, d)) / Math.pow(10, d)).toFixed(d); }
-  function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;"); }
+  function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;"); }
+  function width(a, vmax) { var w = S.width_range; return w[0] + (w[1] - w[0]) * Math.min(Math.max(vmax > 0 ? a / vmax : 0, 0), 1); }
   function edgeShape(k, a, vmax, faded) {
-    var u = P.src[k], v = P.dst[k], lw = 0.8 + 6.2 * Math.min(vmax > 0 ? a / vmax : 0, 1), col = colour(a, vmax, faded);
+    var u = P.src[k], v = P.dst[k], lw = faded ? S.faded_width : width(a, vmax);
+    var paint = faded ? ' class="ga-faded"' : ' stroke="' + colour(a, vmax) + '"', fill = faded ? ' class="ga-faded-fill"' : ' fill="' + colour(a, vmax) + '"';
     var tip = esc(P.labels[u]) + " \u2192 " + esc(P.labels[v]) + ": \u03b1 = " + a.toFixed(6);
     var head = '<g class="ga-edge" data-eid="' + k + '" data-src="' + u + '" data-dst="' + v + '" data-alpha="' + String(a) + '"><title>' + tip + "</title>";
     if (u === v) {
-      var ox = XY[u][0] - cx, oy = XY[u][1] - cy, n = Math.hypot(ox, oy);
-      if (n < 1e-9) { ox = 0; oy = -1; n = 1; }
-      var lx = XY[u][0] + ox / n * (R + LOOP * 0.6), ly = XY[u][1] + oy / n * (R + LOOP * 0.6);
-      return { svg: head + '<circle cx="' + lx.toFixed(2) + '" cy="' + ly.toFixed(2) + '" r="' + LOOP + '" fill="none" stroke="' + col + '" stroke-width="' + lw.toFixed(2) + '"/></g>',
-               label: [XY[u][0] + ox / n * (R + LOOP * 2.3), XY[u][1] + oy / n * (R + LOOP * 2.3)] };
+      var o = outward(u), lx = XY[u][0] + o[0] * (R + LOOP * 0.6), ly = XY[u][1] + o[1] * (R + LOOP * 0.6);
+      return head + '<circle cx="' + lx.toFixed(2) + '" cy="' + ly.toFixed(2) + '" r="' + LOOP + '" fill="none"' + paint + ' stroke-width="' + lw.toFixed(2) + '"/></g>';
     }
-    var x0 = XY[u][0], y0 = XY[u][1], x2 = XY[v][0], y2 = XY[v][1], dx = x2 - x0, dy = y2 - y0;
-    var qx = (x0 + x2) / 2 - RAD * dy, qy = (y0 + y2) / 2 + RAD * dx;  // control point
+    var x0 = XY[u][0], y0 = XY[u][1], x2 = XY[v][0], y2 = XY[v][1], q = control(u, v), qx = q[0], qy = q[1];
     function toward(px, py, tx, ty, dist) { var l = Math.hypot(tx - px, ty - py) || 1; return [px + (tx - px) / l * dist, py + (ty - py) / l * dist]; }
     var a0 = toward(x0, y0, qx, qy, R + 2), tipP = toward(x2, y2, qx, qy, R + 2);
     var alen = 5 + 1.3 * lw, aw = 2.6 + 0.85 * lw;
     var dl = Math.hypot(tipP[0] - qx, tipP[1] - qy) || 1, ux = (tipP[0] - qx) / dl, uy = (tipP[1] - qy) / dl;
     var bx = tipP[0] - ux * alen, by = tipP[1] - uy * alen;
-    var svg = head + '<path d="M' + a0[0].toFixed(2) + "," + a0[1].toFixed(2) + " Q" + qx.toFixed(2) + "," + qy.toFixed(2) + " " + (bx + ux * 0.5).toFixed(2) + "," + (by + uy * 0.5).toFixed(2) +
-      '" fill="none" stroke="' + col + '" stroke-width="' + lw.toFixed(2) + '"/><polygon points="' + tipP[0].toFixed(2) + "," + tipP[1].toFixed(2) + " " +
-      (bx - uy * aw).toFixed(2) + "," + (by + ux * aw).toFixed(2) + " " + (bx + uy * aw).toFixed(2) + "," + (by - ux * aw).toFixed(2) + '" fill="' + col + '"/></g>';
-    return { svg: svg, label: [0.25 * x0 + 0.5 * qx + 0.25 * x2, 0.25 * y0 + 0.5 * qy + 0.25 * y2] };
+    return head + '<path d="M' + a0[0].toFixed(2) + "," + a0[1].toFixed(2) + " Q" + qx.toFixed(2) + "," + qy.toFixed(2) + " " + (bx + ux * 0.5).toFixed(2) + "," + (by + uy * 0.5).toFixed(2) +
+      '" fill="none"' + paint + ' stroke-width="' + lw.toFixed(2) + '"/><polygon points="' + tipP[0].toFixed(2) + "," + tipP[1].toFixed(2) + " " +
+      (bx - uy * aw).toFixed(2) + "," + (by + ux * aw).toFixed(2) + " " + (bx + uy * aw).toFixed(2) + "," + (by - ux * aw).toFixed(2) + '"' + fill + "/></g>";
+  }
+  function colourBar(vmax) {
+    var gid = root.id + "-grad", bar = '<defs><linearGradient id="' + gid + '" x1="0" x2="1" y1="0" y2="0">';
+    P.cmap.forEach(function (c, i) { bar += '<stop offset="' + (i / (P.cmap.length - 1)).toFixed(3) + '" stop-color="' + colour(i / (P.cmap.length - 1), 1) + '"/>'; });
+    var bx0 = 150, bw = 260, by0 = HT - 34;
+    bar += '</linearGradient></defs><rect x="' + bx0 + '" y="' + by0 + '" width="' + bw + '" height="10" fill="url(#' + gid + ')" stroke="#888" stroke-width="0.5"/>';
+    [0, 0.5, 1].forEach(function (t) { bar += '<text class="ga-tick" x="' + (bx0 + t * bw) + '" y="' + (by0 + 24) + '">' + fmt(t * vmax, 3) + "</text>"; });
+    return bar + '<text class="ga-barlabel" x="' + (bx0 - 8) + '" y="' + (by0 + 9) + '">\u03b1 (width, colour)</text>';
   }
 
   var ctl = {};
   root.querySelectorAll("[data-control]").forEach(function (el) { ctl[el.getAttribute("data-control")] = el; });
   var holder = root.querySelector(".ga-svg"), info = root.querySelector(".ga-info");
   function readState() {
-    var head = ctl.head.value;
-    var p = ctl.perturb_node.value;
+    var head = ctl.head.value, p = ctl.perturb_node.value;
     return {
       node: parseInt(ctl.node.value, 10), head: head === "mean" ? "mean" : parseInt(head, 10), kind: ctl.kind.value,
       slope: parseFloat(ctl.slope.value), scale: parseFloat(ctl.scale.value),
@@ -152,7 +200,7 @@
     if (keep === null || !seen[keep]) ctl.perturb_node.selectedIndex = 0;
   }
   function render() {
-    var st = readState();
+    var st = readState(), focusKey = document.activeElement && holder.contains(document.activeElement) ? document.activeElement.getAttribute("data-node") : null;
     var alpha = pickHead(attention(st), st.head);
     var vmax = 0;
     alpha.forEach(function (a) { vmax = Math.max(vmax, a); });
@@ -161,41 +209,48 @@
     var order = [];
     for (var k = 0; k < E; k++) order.push(k);
     order.sort(function (p, q) { var fp = P.dst[p] === st.node, fq = P.dst[q] === st.node; return fp !== fq ? (fp ? 1 : -1) : alpha[p] - alpha[q]; });
-    var edges = "", labels = [], inNbrs = {};
+    var edges = "", items = [], inNbrs = {}, best = null;
     order.forEach(function (k) {
-      var focusEdge = P.dst[k] === st.node, shape = edgeShape(k, alpha[k], vmax, !focusEdge);
-      edges += shape.svg;
-      if (focusEdge) { labels.push([shape.label, alpha[k]]); inNbrs[P.src[k]] = true; }
+      var focusEdge = P.dst[k] === st.node;
+      edges += edgeShape(k, alpha[k], vmax, !focusEdge);
+      if (focusEdge) {
+        items.push({ k: k, a: alpha[k], text: fmt(alpha[k], 2), spots: labelSpots(P.src[k], P.dst[k]) });
+        inNbrs[P.src[k]] = true;
+        if (best === null || alpha[k] > alpha[best]) best = k;
+      }
     });
-    labels.sort(function (p, q) { return q[1] - p[1]; });
-    var text = "";
-    labels.slice(0, 8).forEach(function (l) {
-      text += '<text class="ga-alpha" x="' + l[0][0].toFixed(1) + '" y="' + l[0][1].toFixed(1) + '">' + fmt(l[1], 2) + "</text>";
+    items.sort(function (p, q) { return q.a - p.a; });
+    items = items.slice(0, S.label_cap);
+    var spots = placeLabels(items, SIZE.svg_font - 1), text = "";
+    items.forEach(function (it, i) {
+      if (spots[i] !== null) text += '<text class="ga-alpha" data-eid="' + it.k + '" x="' + spots[i][0].toFixed(1) + '" y="' + spots[i][1].toFixed(1) + '">' + it.text + "</text>";
     });
     var nodes = "";
     for (var v = 0; v < N; v++) {
       var cls = v === st.node ? "ga-node ga-focus" : inNbrs[v] ? "ga-node ga-nbr" : "ga-node";
       var pert = st.perturb !== 0 && st.perturb_node === v ? " ga-perturbed" : "";
-      nodes += '<g class="' + cls + pert + '" data-node="' + v + '"><title>node ' + esc(P.labels[v]) + '</title><circle cx="' + XY[v][0].toFixed(2) + '" cy="' + XY[v][1].toFixed(2) + '" r="' + R + '"/>' +
-        (N <= 60 ? '<text x="' + XY[v][0].toFixed(2) + '" y="' + XY[v][1].toFixed(2) + '">' + esc(P.labels[v]) + "</text>" : "") + "</g>";
+      nodes += '<g class="' + cls + pert + '" data-node="' + v + '" tabindex="0" role="button" aria-pressed="' + (v === st.node) + '" aria-label="node ' + esc(P.labels[v]) +
+        '"><circle cx="' + XY[v][0].toFixed(2) + '" cy="' + XY[v][1].toFixed(2) + '" r="' + R + '"/>' +
+        (N <= S.label_nodes_max ? '<text x="' + XY[v][0].toFixed(2) + '" y="' + XY[v][1].toFixed(2) + '" style="font-size:' + SIZE.svg_font + 'px">' + esc(P.labels[v]) + "</text>" : "") + "</g>";
     }
-    var gid = root.id + "-grad", bar = '<defs><linearGradient id="' + gid + '" x1="0" x2="1" y1="0" y2="0">';
-    P.cmap.forEach(function (c, i) { bar += '<stop offset="' + (i / (P.cmap.length - 1)).toFixed(3) + '" stop-color="' + colour(i / (P.cmap.length - 1), 1, false) + '"/>'; });
-    var bx0 = 150, bw = 260, by0 = HT - 34;
-    bar += '</linearGradient></defs><rect x="' + bx0 + '" y="' + by0 + '" width="' + bw + '" height="10" fill="url(#' + gid + ')" stroke="#888" stroke-width="0.5"/>';
-    [0, 0.5, 1].forEach(function (t) { bar += '<text class="ga-tick" x="' + (bx0 + t * bw) + '" y="' + (by0 + 24) + '">' + fmt(t * vmax, 3) + "</text>"; });
-    bar += '<text class="ga-barlabel" x="' + (bx0 - 8) + '" y="' + (by0 + 9) + '">\u03b1 (width, colour)</text>';
-    holder.innerHTML = '<svg viewBox="0 0 ' + W + " " + HT + '" role="img" aria-label="attention figure"><g class="ga-edges">' + edges + "</g>" + nodes + text + bar + "</svg>";
-    holder.querySelectorAll(".ga-node").forEach(function (g) {
-      g.addEventListener("click", function () { ctl.node.value = g.getAttribute("data-node"); onNode(); });
-    });
-    // a line on the focused node's attention: entropy against the uniform baseline log(deg)
-    var ent = 0, deg = 0;
+    var deg = 0, ent = 0;
     for (var kk = 0; kk < E; kk++) if (P.dst[kk] === st.node) { deg += 1; if (alpha[kk] > 0) ent -= alpha[kk] * Math.log(alpha[kk]); }
+    var label = P.kind_info[st.kind].label + " attention into node " + P.labels[st.node] + (H > 1 ? (st.head === "mean" ? ", mean of " + H + " heads" : ", head " + st.head) : "");
+    var desc = "A graph of " + N + " nodes and " + E + " edges; edge width and colour show attention \u03b1. Node " + P.labels[st.node] + " has " + deg +
+      " incoming edge" + (deg === 1 ? "" : "s") + (best === null ? "." : "; the largest \u03b1 is " + fmt(alpha[best], 2) + " from node " + P.labels[P.src[best]] + ".") +
+      " Nodes are buttons: Tab to one, Enter or Space to focus it.";
+    holder.innerHTML = '<svg viewBox="0 0 ' + W + " " + HT + '" role="group" aria-labelledby="' + root.id + '-svgtitle" aria-describedby="' + root.id + '-svgdesc"><title id="' + root.id + '-svgtitle">' + esc(label) +
+      '</title><desc id="' + root.id + '-svgdesc">' + esc(desc) + '</desc><g class="ga-edges">' + edges + "</g>" + nodes + text + colourBar(vmax) + "</svg>";
+    holder.querySelectorAll(".ga-node").forEach(function (g) {
+      function choose() { ctl.node.value = g.getAttribute("data-node"); onNode(); }
+      g.addEventListener("click", choose);
+      g.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); choose(); } });
+    });
+    if (focusKey !== null) { var again = holder.querySelector('[data-node="' + focusKey + '"]'); if (again) again.focus(); }
     info.textContent = "node " + P.labels[st.node] + ": " + deg + " incoming edge" + (deg === 1 ? "" : "s") + "; entropy of its attention " +
       fmt(ent, 3) + " nats (uniform attention: log " + deg + " = " + fmt(Math.log(Math.max(deg, 1)), 3) + ")";
     ["slope", "scale", "perturb"].forEach(function (name) { var o = root.querySelector('[data-show="' + name + '"]'); if (o) o.textContent = fmt(parseFloat(ctl[name].value), 2); });
-    ctl.slope.disabled = st.kind === "dot";
+    ctl.slope.disabled = P.kind_info[st.kind].controls.indexOf("slope") < 0;  // no LeakyReLU in this kind
     root.setAttribute("data-state", JSON.stringify(st));
   }
   function onNode() { var keep = readState().perturb_node; neighbourOptions(parseInt(ctl.node.value, 10), keep); render(); }
@@ -212,5 +267,7 @@
   ["slope", "scale", "perturb"].forEach(function (n) { ctl[n].addEventListener("input", render); ctl[n].addEventListener("change", render); });
   var fallback = root.querySelector(".ga-nojs");
   if (fallback) fallback.parentNode.removeChild(fallback);
+  // test hook: the browser test compares this with gnnbook's Python for every kind
+  root.gnnbookAttention = function (st) { return attention(st); };
   render();
 })();
