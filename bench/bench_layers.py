@@ -93,17 +93,19 @@ def make_calls(n: int, kind: str):
             else:
                 calls[lib] = lambda layer=layer, g=g: layer(g, feat)
 
-    def runner(call):
-        def run(train: bool):
-            if not train:
-                with torch.no_grad():
-                    return call()
-            out = call()
-            out.sum().backward()
-            return out.detach()
-        return run
+    return {lib: training_step(call) for lib, call in calls.items()}
 
-    return {lib: runner(call) for lib, call in calls.items()}
+
+def training_step(call):
+    """``run(train)``: ``call()`` under ``torch.no_grad()``, or with ``out.sum().backward()`` when ``train``."""
+    def run(train: bool):
+        if not train:
+            with torch.no_grad():
+                return call()
+        out = call()
+        out.sum().backward()
+        return out.detach()
+    return run
 
 
 # --- measurements --------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ def _rss_status(field: str) -> int:
     raise KeyError(field)
 
 
-def peak_rss_mb(n: int, kind: str, lib: str) -> float:
+def peak_rss_mb(n: int, kind: str, lib: str, bench: str = "bench_layers") -> float:
     """Peak resident memory of a training step, measured in a fresh child process.
 
     The child builds the graph, the layer and the inputs, then resets the kernel's peak-RSS mark
@@ -136,7 +138,8 @@ def peak_rss_mb(n: int, kind: str, lib: str) -> float:
     on a GPU one would use ``torch.cuda.max_memory_allocated`` instead.
     """
     code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {str(ROOT / 'bench')!r});"
-            f"import bench_layers as b; print(b._child_peak({n}, {kind!r}, {lib!r}))")
+            f"import bench_layers as b, {bench} as calls;"
+            f"print(b._child_peak(calls.make_calls, {n}, {kind!r}, {lib!r}))")
     # Every block over 64 KB gets its own mapping, returned on free: the peak is what the step
     # needs, not what glibc's heap happened to keep (see bench/README.md).
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
@@ -144,9 +147,10 @@ def peak_rss_mb(n: int, kind: str, lib: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _child_peak(n: int, kind: str, lib: str) -> float:
+def _child_peak(make, n: int, kind: str, lib: str) -> float:
+    """The child's side of :func:`peak_rss_mb`; ``make`` is the ``make_calls`` of the benchmark file."""
     torch.set_num_threads(THREADS)
-    run = make_calls(n, kind)[lib]
+    run = make(n, kind)[lib]
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM (peak RSS) to the current RSS
     before = _rss_status("VmRSS")
     for _ in range(3):

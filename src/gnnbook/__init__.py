@@ -5,11 +5,11 @@ message-passing ops they are built from (``gnnbook.ops``), dense float64 referen
 (``gnnbook.reference``) and drawings of attention (``gnnbook.draw``). Nothing here needs DGL or PyG.
 """
 
-from . import compat, graphs, nn, ops, reference  # compat imports PyG only when called
+from . import compat, graphs, nn, ops, pe, reference  # compat imports PyG only when called
 from .graph import Graph, as_graph
 
 __version__ = "0.1.0"
-__all__ = ["Graph", "as_graph", "compat", "graphs", "nn", "ops", "reference", "__version__"]
+__all__ = ["Graph", "as_graph", "compat", "graphs", "nn", "ops", "pe", "reference", "__version__"]
 
 # Import-safe without scipy/tqdm: the Planetoid loader and the progress bar import them when called.
 from . import datasets, train  # noqa: E402

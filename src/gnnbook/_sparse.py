@@ -303,3 +303,34 @@ def _gather_sum(graph: Graph, x: torch.Tensor, alpha, by_source: bool) -> torch.
     if alpha is not None:
         messages = messages * alpha.unsqueeze(-1)
     return _sum_into(messages, 0, graph, into_sources=by_source)
+
+
+class UDotV(torch.autograd.Function):
+    """``s[e, k] = <x[src_e, k], y[dst_e, k]>`` for ``x`` (N_src, H, F), ``y`` (N_dst, H, F): ``(E, H)``.
+
+    Forward is the sampled product of :func:`_sddmm`; backward, for ``g = dL/ds``, is two weighted
+    sums with ``g`` as the edge values: ``dL/dx_j = sum_{e: src_e = j} g_e y[dst_e]`` (the CSR by
+    source) and ``dL/dy_i = sum_{e: dst_e = i} g_e x[src_e]`` (the CSR by destination). Saves ``x``
+    and ``y`` only.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, graph: Graph):
+        ctx.graph = graph
+        ctx.save_for_backward(x, y)
+        if not _sparse_ok(x, graph.num_edges):
+            return (x.index_select(0, graph._src) * y.index_select(0, graph._dst)).sum(-1)
+        return _sddmm(graph, y, x)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        graph, grad = ctx.graph, grad.contiguous()
+        sparse = _sparse_ok(x, graph.num_edges)
+        grad_x = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _spmm(graph, True, grad, y) if sparse else _gather_sum(graph, y, grad, by_source=True)
+        if ctx.needs_input_grad[1]:
+            grad_y = _spmm(graph, False, grad, x) if sparse else _gather_sum(graph, x, grad, by_source=False)
+        return grad_x, grad_y, None

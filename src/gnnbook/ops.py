@@ -123,3 +123,31 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     # include_self=False: a destination's row starts from its first message, and an empty one stays 0.
     return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).scatter_reduce(
         0, _broadcast_edges(graph._dst, messages), messages, "amax", include_self=False)
+
+
+def u_dot_v(graph, k: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    r"""Per-edge dot product of a source vector and a destination vector:
+    :math:`s_{ij} = \langle k_j, q_i \rangle` for every edge :math:`j \to i` and every head.
+
+    In dot-product attention (chapter "From masked to full attention") :math:`k_j` is
+    the key of source :math:`j` and :math:`q_i` the query of destination :math:`i`; unlike GAT's score
+    it is not a source term plus a destination term, so it needs both ends of every edge at once.
+    The argument order is DGL's ``dgl.ops.u_dot_v(g, lhs, rhs)``: first the source (u) feature, then
+    the destination (v) feature.
+
+    Shapes: ``k`` ``(N_src, *, F)``, ``q`` ``(N_dst, *, F)`` with the same ``(*, F)`` -> ``(E, *, 1)``;
+    for attention, ``(N, H, F)`` -> ``(E, H, 1)``.
+    """
+    graph = as_graph(graph)
+    _per_node(graph, "source", "k", k)
+    _per_node(graph, "destination", "q", q)
+    for name, value in (("k", k), ("q", q)):
+        if value.dim() < 2:
+            raise ValueError(f"{name} must have shape (nodes, ..., features), got shape {tuple(value.shape)}")
+    if k.shape[1:] != q.shape[1:]:
+        raise ValueError(f"k and q must have the same per-node shape, got {tuple(k.shape[1:])} and {tuple(q.shape[1:])}")
+    dtype = torch.promote_types(k.dtype, q.dtype)
+    tail, width = k.shape[1:-1], k.shape[-1]
+    # Heads flattened: (N, C, F) for the fast path, C = prod(*) (1 for plain vectors).
+    flat = [x.to(dtype).reshape(x.shape[0], math.prod(tail), width) for x in (k, q)]
+    return _sparse.UDotV.apply(*flat, graph).view(graph.num_edges, *tail, 1)

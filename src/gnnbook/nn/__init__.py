@@ -7,9 +7,11 @@ Each takes DGL 2.1's constructor arguments, forward signature and parameter name
 from .dotgatconv import DotGATConv
 from .gatconv import GATConv
 from .gatv2conv import GATv2Conv
+from .gps import GPSLayer
 from .graphconv import GraphConv
 from .sageconv import SAGEConv
+from .transformerconv import TransformerConv
 
 DotGatConv = DotGATConv  # DGL's spelling of the same layer
 
-__all__ = ["DotGATConv", "DotGatConv", "GATConv", "GATv2Conv", "GraphConv", "SAGEConv"]
+__all__ = ["DotGATConv", "DotGatConv", "GATConv", "GATv2Conv", "GPSLayer", "GraphConv", "SAGEConv", "TransformerConv"]

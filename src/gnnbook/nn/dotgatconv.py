@@ -67,9 +67,8 @@ class DotGATConv(nn.Module):
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         heads = (self._num_heads, self._out_feats)
         k, q = project(fc_src, fc_dst, feat, h_src, h_dst, heads)  # k_j = v_j = W h_j, q_i = W h_i
-        # q_i . k_j is not a source term plus a destination term, so it cannot be a u_add_v:
-        # it is DGL's u_dot_v, a gather of both ends of every edge.
-        e = (k[g.src] * q[g.dst]).sum(-1, keepdim=True) / self._out_feats**0.5  # e_ij, (E, H, 1)
+        # q_i . k_j is not a source term plus a destination term, so it cannot be a u_add_v.
+        e = ops.u_dot_v(g, k, q) / self._out_feats**0.5  # e_ij, (E, H, 1)
         alpha = ops.edge_softmax(g, e)  # alpha_ij
         rst = ops.u_mul_e_sum(g, k, alpha)  # sum_j alpha_ij v_j
         return (rst, alpha) if get_attention else rst
