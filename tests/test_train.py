@@ -109,3 +109,22 @@ def test_accuracy():
     assert accuracy(logits, labels, torch.tensor([True, True, False, False])) == 1.0
     with pytest.raises(ValueError, match="selects no node"):
         accuracy(logits, labels, torch.zeros(4, dtype=torch.bool))
+
+
+class SparseInput(MLP):
+    def forward(self, graph, x):
+        return self.net(x.to_dense())
+
+
+def test_sparse_features_train_and_a_stored_nan_is_named(data):
+    import dataclasses
+
+    sparse = dataclasses.replace(data, features=data.features.to_sparse())
+    torch.manual_seed(0)
+    history = fit(SparseInput(data.num_features, data.num_classes), sparse, epochs=3, progress=False)
+    assert history.epochs == 3
+    features = data.features.clone()
+    features[5, 2] = float("nan")
+    broken = dataclasses.replace(data, features=features.to_sparse())
+    with pytest.raises(ValueError, match=r"features\[5, 2\] = nan"):
+        fit(SparseInput(data.num_features, data.num_classes), broken, epochs=1, progress=False)

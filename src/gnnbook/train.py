@@ -76,10 +76,13 @@ def _check_data(data) -> None:
     if labels.dim() != 1 or labels.shape[0] != data.features.shape[0]:
         raise ValueError(f"labels must have shape ({data.features.shape[0]},), one class id per node, "
                          f"got {tuple(labels.shape)}")
-    bad = (~torch.isfinite(data.features)).nonzero()
-    if bad.numel():
+    features = data.features.coalesce() if data.features.is_sparse else data.features
+    stored = features.values() if features.is_sparse else features  # a sparse zero is finite
+    if not bool(torch.isfinite(stored).all()):  # cheap test first: fit checks every epoch
+        features = features.to_dense()
+        bad = (~torch.isfinite(features)).nonzero()
         node, feature = bad[0].tolist()
-        raise ValueError(f"features[{node}, {feature}] = {data.features[node, feature].item()}: features must be "
+        raise ValueError(f"features[{node}, {feature}] = {features[node, feature].item()}: features must be "
                          f"finite ({bad.shape[0]} NaN/Inf value(s) in all); fill or drop them before training")
     n = data.labels.shape[0]
     for split in ("train", "val", "test"):
