@@ -519,8 +519,8 @@ def attention_heatmap(graph, attention, head=None, ax=None, *, cmap=CMAP, node_l
             largest :math:`\alpha`; pass ``vmax=1`` to compare matrices).
 
     Returns:
-        The Axes; its image's array is a masked ``(len(rows), len(columns))`` array. Chapter "GATv2"
-        (the attention of each query of the dictionary lookup).
+        The Axes; its image's array is a masked ``(len(rows), len(columns))`` array. Chapter
+        "Static vs dynamic attention (GATv2)" (the attention of each query of the dictionary lookup).
     """
     import matplotlib.pyplot as plt
 
