@@ -10,7 +10,7 @@ The page's JSON is :data:`PAGE_SCHEMA`; its drawing constants are
 :data:`gnnbook.attention_model.STYLE`, the same as :mod:`gnnbook.draw`'s.
 
 This module is the browser view of :mod:`gnnbook.attention_model`; :mod:`gnnbook.widgets` is the
-kernel view. Chapters "GAT" and "The Q/K/V analogy".
+kernel view, and shows this figure where there is no kernel. Chapter "The Q/K/V analogy".
 """
 from __future__ import annotations
 
