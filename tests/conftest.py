@@ -1,4 +1,5 @@
 """Shared fixtures: a strict build of the book, made once per test session."""
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,10 @@ def built_book(tmp_path_factory):
             jb = Path(sys.executable).with_name("jupyter-book")
             proc = subprocess.run(
                 [str(jb), "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
-                capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"},
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONHASHSEED": "0"},
             )
             log_file.write_text(f"{proc.returncode}\n{proc.stdout}{proc.stderr}")
     status, log = log_file.read_text().split("\n", 1)

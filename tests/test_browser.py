@@ -14,6 +14,7 @@ violation at 390 and 1366 px; a full-page screenshot of each in ``_build/screens
 Needs the ``playwright`` package (pinned venv only) and Chromium (``apt-get install chromium``); without
 Chromium the tests skip outside CI and fail in CI (``CI=true``).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,21 +25,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("playwright.sync_api", reason="playwright is installed in the pinned venv (.venv) only")
+pytest.importorskip(
+    "playwright.sync_api", reason="playwright is installed in the pinned venv (.venv) only"
+)
 from playwright.sync_api import sync_playwright
 
 from gnnbook import graphs, web
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 IN_CI = os.environ.get("CI") == "true"
 
 
 def _chromium() -> str | None:
-    for path in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
-                 shutil.which("google-chrome")):
+    for path in (
+        os.environ.get("CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ):
         if path and Path(path).exists():
             return path
     return None
@@ -60,8 +73,9 @@ def browser():
 
 
 def _is_local(url: str) -> bool:
-    return not url.startswith(("http:", "https:", "ws:", "wss:")) or url.split("/")[2].split(":")[0] in (
-        "localhost", "127.0.0.1", "[::1]")
+    return not url.startswith(("http:", "https:", "ws:", "wss:")) or url.split("/")[2].split(":")[
+        0
+    ] in ("localhost", "127.0.0.1", "[::1]")
 
 
 class Page:
@@ -71,9 +85,18 @@ class Page:
     def __init__(self, browser, url: str, width: int = 1366):
         self.page = browser.new_page(viewport={"width": width, "height": 900})
         self.errors, self.failed = [], []
-        self.page.route("**/*", lambda route: route.continue_() if _is_local(route.request.url) else route.abort())
-        self.page.on("console", lambda m: self.errors.append(f"console: {m.text} ({m.location.get('url', '')})")
-                     if m.type == "error" else None)
+        self.page.route(
+            "**/*",
+            lambda route: route.continue_() if _is_local(route.request.url) else route.abort(),
+        )
+        self.page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console: {m.text} ({m.location.get('url', '')})")
+                if m.type == "error"
+                else None
+            ),
+        )
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("requestfailed", lambda r: self.failed.append(r.url))
         self.page.goto(url, wait_until="load")
@@ -87,7 +110,8 @@ class Page:
 def _read(root):
     state = json.loads(root.get_attribute("data-state"))
     rows = root.locator("[data-alpha]").evaluate_all(
-        "els => els.map(e => [+e.dataset.eid, +e.dataset.src, +e.dataset.dst, +e.dataset.alpha])")
+        "els => els.map(e => [+e.dataset.eid, +e.dataset.src, +e.dataset.dst, +e.dataset.alpha])"
+    )
     rows.sort()
     return state, np.array([r[1:] for r in rows], dtype=np.float64)
 
@@ -95,13 +119,19 @@ def _read(root):
 def _check(root, params, previous=None, expect_change=True, what=""):
     state, rows = _read(root)
     src, dst, alpha = rows[:, 0].astype(int), rows[:, 1].astype(int), rows[:, 2]
-    assert list(src) == params["src"] and list(dst) == params["dst"], "one element per edge, in edge order"
+    assert list(src) == params["src"] and list(dst) == params["dst"], (
+        "one element per edge, in edge order"
+    )
     sums = np.zeros(params["n"])
     np.add.at(sums, dst, alpha)
     has_in = np.bincount(dst, minlength=params["n"]) > 0
-    np.testing.assert_allclose(sums[has_in], 1.0, atol=1e-9, err_msg=f"{what}: α must sum to 1 per destination")
+    np.testing.assert_allclose(
+        sums[has_in], 1.0, atol=1e-9, err_msg=f"{what}: α must sum to 1 per destination"
+    )
     python = web.attention_from_params(params, state)
-    np.testing.assert_allclose(alpha, python, rtol=0, atol=1e-6, err_msg=f"{what}: browser and gnnbook disagree")
+    np.testing.assert_allclose(
+        alpha, python, rtol=0, atol=1e-6, err_msg=f"{what}: browser and gnnbook disagree"
+    )
     if previous is not None and expect_change:
         assert not np.allclose(alpha, previous, rtol=0, atol=1e-9), f"{what}: α did not change"
     return state, alpha
@@ -109,7 +139,9 @@ def _check(root, params, previous=None, expect_change=True, what=""):
 
 def _set_range(root, name, value):
     root.locator(f'[data-control="{name}"]').evaluate(
-        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", str(value))
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        str(value),
+    )
 
 
 def exercise_figure(root):
@@ -124,15 +156,26 @@ def exercise_figure(root):
     root.locator('[data-control="node"]').select_option(str(other))
     new_state, alpha = _check(root, params, alpha, expect_change=False, what="node")
     assert new_state["node"] == other
-    assert root.locator(f'.ga-focus[data-node="{other}"]').count() == 1, "the chosen node is highlighted"
+    assert root.locator(f'.ga-focus[data-node="{other}"]').count() == 1, (
+        "the chosen node is highlighted"
+    )
     n_checks += 1
 
     def cycle(options, current):  # every other option, then back to the current one
         i = options.index(str(current))
-        return options[i + 1:] + options[:i + 1]
+        return options[i + 1 :] + options[: i + 1]
 
-    moves = [("head", h) for h in cycle(heads, state["head"])] + [("kind", k) for k in cycle(kinds, state["kind"])]
-    moves += [("slope", 0.0), ("slope", 0.85), ("scale", 2.4), ("scale", 0.35), ("perturb", 2.5), ("perturb", -1.8)]
+    moves = [("head", h) for h in cycle(heads, state["head"])] + [
+        ("kind", k) for k in cycle(kinds, state["kind"])
+    ]
+    moves += [
+        ("slope", 0.0),
+        ("slope", 0.85),
+        ("scale", 2.4),
+        ("scale", 0.35),
+        ("perturb", 2.5),
+        ("perturb", -1.8),
+    ]
     if len(kinds) == 1 and kinds[0] == "dot":
         moves = [m for m in moves if m[0] != "slope"]
     for name, value in moves:
@@ -149,10 +192,14 @@ def exercise_figure(root):
         assert str(state[name]) == str(value) or state[name] == pytest.approx(float(value))
         n_checks += 1
     # perturb a different neighbour: α changes again
-    options = root.locator('[data-control="perturb_node"] option').evaluate_all("os => os.map(o => o.value)")
+    options = root.locator('[data-control="perturb_node"] option').evaluate_all(
+        "os => os.map(o => o.value)"
+    )
     if len(options) > 1:
         current = json.loads(root.get_attribute("data-state"))["perturb_node"]
-        root.locator('[data-control="perturb_node"]').select_option(next(o for o in options if o != str(current)))
+        root.locator('[data-control="perturb_node"]').select_option(
+            next(o for o in options if o != str(current))
+        )
         state, alpha = _check(root, params, alpha, what="perturb_node")
         n_checks += 1
     return n_checks
@@ -161,13 +208,22 @@ def exercise_figure(root):
 # --- (1) standalone ------------------------------------------------------------------------------------
 def test_standalone_interactive_figures(browser, tmp_path):
     toy = graphs.toy_graph()
-    fig_a = web.interactive_attention(toy, web.make_layers(5, 4, 3, seed=0), web.default_features(6, 5), node=0)
+    fig_a = web.interactive_attention(
+        toy, web.make_layers(5, 4, 3, seed=0), web.default_features(6, 5), node=0
+    )
     karate = graphs.karate_club().add_self_loops()
-    fig_b = web.interactive_attention(karate, web.make_layers(8, 4, 2, seed=1)["gatv2"], web.default_features(34, 8, seed=1),
-                                      node=33, head="mean")
+    fig_b = web.interactive_attention(
+        karate,
+        web.make_layers(8, 4, 2, seed=1)["gatv2"],
+        web.default_features(34, 8, seed=1),
+        node=33,
+        head="mean",
+    )
     page_file = tmp_path / "figures.html"
-    page_file.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
-                         f"<h1>two figures</h1>{fig_a.html}<p>between</p>{fig_b.html}</body></html>")
+    page_file.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+        f"<h1>two figures</h1>{fig_a.html}<p>between</p>{fig_b.html}</body></html>"
+    )
     page = Page(browser, page_file.as_uri())
     try:
         roots = page.page.locator(".gnnbook-attention")
@@ -187,13 +243,24 @@ def test_standalone_interactive_figures(browser, tmp_path):
 def test_two_figures_are_independent(browser, tmp_path):
     toy = graphs.toy_graph()
     layers, feat = web.make_layers(5, 4, 2, seed=0), web.default_features(6, 5)
-    figs = [web.interactive_attention(toy, layers, feat), web.interactive_attention(toy, layers, feat)]
+    figs = [
+        web.interactive_attention(toy, layers, feat),
+        web.interactive_attention(toy, layers, feat),
+    ]
     page_file = tmp_path / "pair.html"
-    page_file.write_text("<!DOCTYPE html><html><body>" + figs[0].html + figs[1].html + figs[0].html + "</body></html>")
+    page_file.write_text(
+        "<!DOCTYPE html><html><body>"
+        + figs[0].html
+        + figs[1].html
+        + figs[0].html
+        + "</body></html>"
+    )
     page = Page(browser, page_file.as_uri())
     try:
         roots = page.page.locator(".gnnbook-attention")
-        assert roots.count() == 3  # the same figure shown twice still works: each script finds its own div
+        assert (
+            roots.count() == 3
+        )  # the same figure shown twice still works: each script finds its own div
         before = [_read(roots.nth(i))[1][:, 2] for i in range(3)]
         _set_range(roots.nth(1), "scale", 2.5)
         after = [_read(roots.nth(i))[1][:, 2] for i in range(3)]
@@ -254,9 +321,14 @@ def test_book_pages_in_the_browser(browser, book_pages):
             has_math = 'class="math' in source or "\\(" in source
             if has_math:
                 try:  # MathJax 3 typesets asynchronously: wait for its startup promise, then count
-                    p.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60000)
-                    rendered = p.evaluate("() => MathJax.startup.promise.then("
-                                          "() => document.querySelectorAll('mjx-container').length)")
+                    p.wait_for_function(
+                        "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                        timeout=60000,
+                    )
+                    rendered = p.evaluate(
+                        "() => MathJax.startup.promise.then("
+                        "() => document.querySelectorAll('mjx-container').length)"
+                    )
                     assert rendered > 0
                 except Exception:
                     problems.append(f"{doc}: the page has math but MathJax rendered nothing")
@@ -271,7 +343,9 @@ def test_book_pages_in_the_browser(browser, book_pages):
             errors, external = page.real_errors()
             problems += [f"{doc}: {e}" for e in errors]
             if external:
-                problems.append(f"{doc}: needs the network for {len(external)} request(s), e.g. {external[0]}")
+                problems.append(
+                    f"{doc}: needs the network for {len(external)} request(s), e.g. {external[0]}"
+                )
         finally:
             p.close()
     assert figures > 0, "no interactive figure found in the book"
@@ -331,10 +405,18 @@ def layout_problems(p, width: int) -> list[str]:
     if m["pageWidth"] > m["viewport"] + 1:
         problems.append(f"the page scrolls sideways by {m['pageWidth'] - m['viewport']} px")
     art = m["article"]
-    left_edge = m["primary"]["right"] if m["primary"] and m["primary"]["right"] <= art["left"] + 1 else 0
-    right_edge = m["secondary"]["left"] if m["secondary"] and m["secondary"]["left"] >= art["right"] - 1 else m["viewport"]
+    left_edge = (
+        m["primary"]["right"] if m["primary"] and m["primary"]["right"] <= art["left"] + 1 else 0
+    )
+    right_edge = (
+        m["secondary"]["left"]
+        if m["secondary"] and m["secondary"]["left"] >= art["right"] - 1
+        else m["viewport"]
+    )
     if art["width"] < right_edge - left_edge - SLACK_PX:
-        problems.append(f"the article is {art['width']:.0f} px wide, {right_edge - left_edge:.0f} px are free")
+        problems.append(
+            f"the article is {art['width']:.0f} px wide, {right_edge - left_edge:.0f} px are free"
+        )
     problems += [f"cut off, no scrollbar: {c}" for c in m["clipped"]]
     if width >= 1366:
         problems += [f"code wider than its column at {width} px: {c}" for c in m["longCode"]]
@@ -359,7 +441,9 @@ def toggle_problems(p, width: int) -> list[str]:
         dialog = p.locator(f"#pst-{kind}-sidebar-modal")
         sidebar = p.locator(f"#pst-{kind}-sidebar")
 
-        wide_primary = kind == "primary" and width >= 992  # the sidebar is shown; the toggle hides it
+        wide_primary = (
+            kind == "primary" and width >= 992
+        )  # the sidebar is shown; the toggle hides it
 
         def opened(wide_primary=wide_primary, sidebar=sidebar, dialog=dialog) -> bool:
             if wide_primary:
@@ -374,7 +458,9 @@ def toggle_problems(p, width: int) -> list[str]:
                 problems.append(f"the {kind} toggle did nothing on {how}")
                 continue
             if button.get_attribute("aria-expanded") != str(opened()).lower():
-                problems.append(f"the {kind} toggle's aria-expanded does not say whether it is open")
+                problems.append(
+                    f"the {kind} toggle's aria-expanded does not say whether it is open"
+                )
             if wide_primary:  # press again: shown again
                 button.click()
             else:
@@ -385,7 +471,9 @@ def toggle_problems(p, width: int) -> list[str]:
                 p.keyboard.press("Escape")
             p.wait_for_timeout(350)
             if opened() != before:
-                problems.append(f"the {kind} drawer did not close ({'click' if wide_primary else 'Escape'})")
+                problems.append(
+                    f"the {kind} drawer did not close ({'click' if wide_primary else 'Escape'})"
+                )
     return problems
 
 
@@ -403,8 +491,11 @@ def dead_widgets(p) -> list[str]:
 def axe_problems(p) -> list[str]:
     p.add_script_tag(path=str(AXE))
     result = p.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [f"axe {v['impact']}: {v['id']} ({len(v['nodes'])} element(s), e.g. {v['nodes'][0]['target']})"
-            for v in result["violations"] if v["impact"] in ("critical", "serious")]
+    return [
+        f"axe {v['impact']}: {v['id']} ({len(v['nodes'])} element(s), e.g. {v['nodes'][0]['target']})"
+        for v in result["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -419,8 +510,11 @@ def test_every_page_on_every_screen(browser, book_pages, width):
         page = Page(browser, (html_dir / f"{doc}.html").as_uri(), width=width)
         p = page.page
         try:
-            p.wait_for_function("() => !window.MathJax || !MathJax.startup || !MathJax.startup.promise"
-                                " || MathJax.startup.promise.then(() => true)", timeout=60000)
+            p.wait_for_function(
+                "() => !window.MathJax || !MathJax.startup || !MathJax.startup.promise"
+                " || MathJax.startup.promise.then(() => true)",
+                timeout=60000,
+            )
             p.wait_for_timeout(300)
             found = layout_problems(p, width) + dead_widgets(p)
             errors = p.locator("mjx-merror").count()
@@ -442,10 +536,14 @@ def test_the_layout_check_catches_a_narrow_article_and_a_dead_toggle(browser, bo
     page = Page(browser, (html_dir / "book" / "gat.html").as_uri(), width=390)
     p = page.page
     try:
-        p.add_style_tag(content=".bd-main .bd-content .bd-article-container { max-width: calc(100% - 14rem) }")
+        p.add_style_tag(
+            content=".bd-main .bd-content .bd-article-container { max-width: calc(100% - 14rem) }"
+        )
         assert any("the article is" in f for f in layout_problems(p, 390))
-        p.evaluate("() => document.querySelectorAll('.bd-header-article .primary-toggle').forEach("
-                   "b => b.replaceWith(b.cloneNode(true)))")  # drops every listener
+        p.evaluate(
+            "() => document.querySelectorAll('.bd-header-article .primary-toggle').forEach("
+            "b => b.replaceWith(b.cloneNode(true)))"
+        )  # drops every listener
         assert any("primary toggle did nothing" in f for f in toggle_problems(p, 390))
         p.set_viewport_size({"width": 1366, "height": 900})
         p.evaluate("() => document.querySelector('.cell_input pre').append('#' + 'x'.repeat(300))")

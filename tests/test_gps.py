@@ -1,5 +1,6 @@
 """gnnbook.nn.GPSLayer: equal to PyG's GPSConv (weights moved by gnnbook.compat, Hypothesis-drawn
 batches of graphs), global attention confined to each graph, and clear errors for a bad batch vector."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,9 @@ def batch_of(sizes, edges_per_graph):
         dst += [start + v for _, v in edges]
         start += size
     batch = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
-    return Graph(torch.tensor(src, dtype=torch.int64), torch.tensor(dst, dtype=torch.int64), start), batch
+    return Graph(
+        torch.tensor(src, dtype=torch.int64), torch.tensor(dst, dtype=torch.int64), start
+    ), batch
 
 
 def local_layer(kind, channels, heads=2):
@@ -49,11 +52,16 @@ def randomise(module, seed):
 def make(channels, conv, heads=2, norm="batch_norm", seed=0):
     """A float64 GPSLayer with random weights."""
     torch.manual_seed(seed)
-    return randomise(gnn.GPSLayer(channels, local_layer(conv, channels), num_heads=heads, norm=norm).double(), seed + 1)
+    return randomise(
+        gnn.GPSLayer(channels, local_layer(conv, channels), num_heads=heads, norm=norm).double(),
+        seed + 1,
+    )
 
 
 def features(n, channels, seed=0):
-    return torch.randn(n, channels, generator=torch.Generator().manual_seed(seed), dtype=D, requires_grad=True)
+    return torch.randn(
+        n, channels, generator=torch.Generator().manual_seed(seed), dtype=D, requires_grad=True
+    )
 
 
 def assert_same_as_pyg(layer, module, g, x, batch):
@@ -65,8 +73,11 @@ def assert_same_as_pyg(layer, module, g, x, batch):
     ours = [p for name, p in layer.named_parameters() if not name.startswith("conv.")]
     pyg = [p for name, p in module.named_parameters() if not name.startswith("conv.")]
     assert len(ours) == len(pyg)
-    torch.testing.assert_close(torch.autograd.grad((out * w).sum(), [x, *ours], allow_unused=True),
-                               torch.autograd.grad((theirs * w).sum(), [x, *pyg], allow_unused=True), **TOL)
+    torch.testing.assert_close(
+        torch.autograd.grad((out * w).sum(), [x, *ours], allow_unused=True),
+        torch.autograd.grad((theirs * w).sum(), [x, *pyg], allow_unused=True),
+        **TOL,
+    )
 
 
 @st.composite
@@ -77,8 +88,13 @@ def drawn_case(draw):
         pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=6))
         edges.append(pairs + [(v, u) for u, v in pairs])  # undirected, as GPS benchmarks are
     heads = draw(st.sampled_from([1, 2]))
-    config = dict(channels=draw(st.sampled_from([4, 6])), conv=draw(st.sampled_from(["GATConv", "TransformerConv", None])),
-                  heads=heads, norm=draw(st.sampled_from(NORMS)), seed=draw(st.integers(0, 1000)))
+    config = dict(
+        channels=draw(st.sampled_from([4, 6])),
+        conv=draw(st.sampled_from(["GATConv", "TransformerConv", None])),
+        heads=heads,
+        norm=draw(st.sampled_from(NORMS)),
+        seed=draw(st.integers(0, 1000)),
+    )
     return sizes, edges, config, draw(st.booleans())
 
 
@@ -110,7 +126,9 @@ def test_equals_pyg_gpsconv_on_drawn_batches(case):
     layer = compat.from_pyg(module)
     layer.train(training)
     module.train(training)
-    assert_same_as_pyg(layer, module, g, features(g.num_nodes, config["channels"], config["seed"]), batch)
+    assert_same_as_pyg(
+        layer, module, g, features(g.num_nodes, config["channels"], config["seed"]), batch
+    )
 
 
 @pytest.mark.pyg
@@ -132,7 +150,9 @@ def test_compat_round_trip(conv, norm):
 def test_graphs_in_a_batch_never_attend_to_each_other():
     """Changing one graph's features leaves every other graph's outputs as they were: each graph's output
     is the layer run on that graph alone."""
-    g, batch = batch_of([3, 4, 2], [[(0, 1), (1, 0), (2, 2)], [(0, 3), (3, 0), (1, 2), (2, 1)], [(0, 1), (1, 0)]])
+    g, batch = batch_of(
+        [3, 4, 2], [[(0, 1), (1, 0), (2, 2)], [(0, 3), (3, 0), (1, 2), (2, 1)], [(0, 1), (1, 0)]]
+    )
     layer = make(4, "GATConv", norm="layer_norm").eval()
     x = features(9, 4)
     out = layer(g, x, batch)
@@ -165,8 +185,12 @@ def test_batch_order_does_not_matter():
     perm = torch.tensor([5, 0, 7, 2, 3, 1, 6, 4])
     inverse = torch.argsort(perm)
     permuted = Graph(inverse[g.src], inverse[g.dst], 8)
-    torch.testing.assert_close(layer(permuted, x[perm], batch[perm]), layer(g, x, batch)[perm], **TOL)
-    torch.testing.assert_close(layer(g, x, batch * 7 + 3), layer(g, x, batch), **TOL)  # ids need not be 0..B-1
+    torch.testing.assert_close(
+        layer(permuted, x[perm], batch[perm]), layer(g, x, batch)[perm], **TOL
+    )
+    torch.testing.assert_close(
+        layer(g, x, batch * 7 + 3), layer(g, x, batch), **TOL
+    )  # ids need not be 0..B-1
 
 
 def test_bad_inputs():
@@ -186,7 +210,9 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="feat has 3 features per node but the layer expects 4"):
         layer(g, x[:, :3], batch)
     wrong_width = gnn.GPSLayer(4, gnn.GATConv(4, 3, 2, allow_zero_in_degree=True)).double()
-    with pytest.raises(ValueError, match=r"local layer's output, heads flattened, has shape \(5, 6\)"):
+    with pytest.raises(
+        ValueError, match=r"local layer's output, heads flattened, has shape \(5, 6\)"
+    ):
         wrong_width(g, x, batch)
     with pytest.raises(ValueError, match="divisible by num_heads"):
         gnn.GPSLayer(6, None, num_heads=4)

@@ -28,6 +28,7 @@ The controls, for an edge :math:`j \to i` and :math:`z = W h (+ b)` per head:
 Adding an attention kind: one :class:`AttentionKind` entry in :data:`KINDS` plus its score formula
 in ``web_assets/attention.js`` (``SCORES``); the tests fail until both exist.
 """
+
 from __future__ import annotations
 
 import copy
@@ -72,24 +73,49 @@ RANGES = {"slope": (0.0, 1.0, 0.01), "scale": (0.0, 3.0, 0.05), "perturb": (-3.0
 #: ``size_classes``: per graph size (up to ``max_nodes``; ``None``: any), matplotlib's node marker
 #: area (pt²) and font size, and the browser's node radius, self-loop radius and font size (SVG px).
 STYLE = {
-    "cmap": "viridis_r",          # reversed viridis, starting at cmap_start so a tiny α stays visible
+    "cmap": "viridis_r",  # reversed viridis, starting at cmap_start so a tiny α stays visible
     "cmap_start": 0.12,
-    "width_range": [0.8, 7.0],    # edge width (pt / SVG px) at α = 0 and α = vmax
-    "faded_width": 0.8,           # edges not into the focused node: thin and light grey
+    "width_range": [0.8, 7.0],  # edge width (pt / SVG px) at α = 0 and α = vmax
+    "faded_width": 0.8,  # edges not into the focused node: thin and light grey
     "faded_colour": "#c9ccd1",
     "faded_colour_dark": "#5b6068",
-    "arc_rad": 0.16,              # matplotlib's arc3 bend; the browser bends its arcs the same way
+    "arc_rad": 0.16,  # matplotlib's arc3 bend; the browser bends its arcs the same way
     # where an α label may sit along its arc (0: source, 1: destination), tried in turn: near the source
     # first, where the edges into one node are still apart
     "label_at": (0.3, 0.4, 0.22, 0.5, 0.6, 0.15, 0.7),
-    "label_cap": 8,               # at most this many α labels (the largest)
-    "label_nodes_max": 60,        # node labels on graphs up to this size
-    "node": "#e8ecf1", "node_edge": "#444444", "neighbour": "#fde2c4",
-    "focus": "#f28e2b", "focus_edge": "#7a3a00", "perturbed": "#c0392b",
+    "label_cap": 8,  # at most this many α labels (the largest)
+    "label_nodes_max": 60,  # node labels on graphs up to this size
+    "node": "#e8ecf1",
+    "node_edge": "#444444",
+    "neighbour": "#fde2c4",
+    "focus": "#f28e2b",
+    "focus_edge": "#7a3a00",
+    "perturbed": "#c0392b",
     "size_classes": [
-        {"max_nodes": 12, "node_size": 700.0, "font": 11, "svg_radius": 17, "svg_loop": 12, "svg_font": 12},
-        {"max_nodes": 40, "node_size": 380.0, "font": 8, "svg_radius": 11, "svg_loop": 7, "svg_font": 10},
-        {"max_nodes": None, "node_size": 90.0, "font": 7, "svg_radius": 5, "svg_loop": 4, "svg_font": 8},
+        {
+            "max_nodes": 12,
+            "node_size": 700.0,
+            "font": 11,
+            "svg_radius": 17,
+            "svg_loop": 12,
+            "svg_font": 12,
+        },
+        {
+            "max_nodes": 40,
+            "node_size": 380.0,
+            "font": 8,
+            "svg_radius": 11,
+            "svg_loop": 7,
+            "svg_font": 10,
+        },
+        {
+            "max_nodes": None,
+            "node_size": 90.0,
+            "font": 7,
+            "svg_radius": 5,
+            "svg_loop": 4,
+            "svg_font": 8,
+        },
     ],
     # Refuse beyond these: a drawing of more nodes is unreadable and slow, a dense heatmap huge.
     "max_draw_nodes": 500,
@@ -100,7 +126,9 @@ STYLE = {
 
 def size_class(num_nodes: int) -> dict:
     """The :data:`STYLE` size class of a graph of ``num_nodes`` nodes."""
-    return next(c for c in STYLE["size_classes"] if c["max_nodes"] is None or num_nodes <= c["max_nodes"])
+    return next(
+        c for c in STYLE["size_classes"] if c["max_nodes"] is None or num_nodes <= c["max_nodes"]
+    )
 
 
 # --- the attention kinds --------------------------------------------------------------------------
@@ -125,23 +153,43 @@ class AttentionKind:
 
     def page(self) -> dict:
         """What the browser needs to know about the kind beyond its weights."""
-        return {"label": self.label, "vectors": list(self.vectors), "controls": ["scale", *self.controls]}
+        return {
+            "label": self.label,
+            "vectors": list(self.vectors),
+            "controls": ["scale", *self.controls],
+        }
 
 
 KINDS = {
     "gat": AttentionKind(
-        "gat", "GAT", ("GATConv",), {"al": "attn_l", "ar": "attn_r"}, ("slope",),
+        "gat",
+        "GAT",
+        ("GATConv",),
+        {"al": "attn_l", "ar": "attn_r"},
+        ("slope",),
         r"e_{ij} = \mathrm{LeakyReLU}(a_l^\top z_j + a_r^\top z_i)",
-        lambda gnn, i, f, h, slope, shared, bias: gnn.GATConv(i, f, h, negative_slope=slope)),
+        lambda gnn, i, f, h, slope, shared, bias: gnn.GATConv(i, f, h, negative_slope=slope),
+    ),
     "gatv2": AttentionKind(
-        "gatv2", "GATv2", ("GATv2Conv",), {"a": "attn"}, ("slope",),
+        "gatv2",
+        "GATv2",
+        ("GATv2Conv",),
+        {"a": "attn"},
+        ("slope",),
         r"e_{ij} = a^\top \mathrm{LeakyReLU}(z_j + z_i)",
-        lambda gnn, i, f, h, slope, shared, bias: gnn.GATv2Conv(i, f, h, negative_slope=slope,
-                                                                share_weights=shared, bias=bias)),
+        lambda gnn, i, f, h, slope, shared, bias: gnn.GATv2Conv(
+            i, f, h, negative_slope=slope, share_weights=shared, bias=bias
+        ),
+    ),
     "dot": AttentionKind(
-        "dot", "dot product", ("DotGATConv", "DotGatConv"), {}, (),
+        "dot",
+        "dot product",
+        ("DotGATConv", "DotGatConv"),
+        {},
+        (),
         r"e_{ij} = z_j^\top z_i / \sqrt{F}",
-        lambda gnn, i, f, h, slope, shared, bias: gnn.DotGATConv(i, f, h)),
+        lambda gnn, i, f, h, slope, shared, bias: gnn.DotGATConv(i, f, h),
+    ),
 }
 
 
@@ -281,7 +329,9 @@ def pick_head(alpha, head):
         raise ValueError(f"head must be an int, None or 'mean', got {head!r}") from None
     num_heads = alpha.shape[1]
     if isinstance(head, bool) or not 0 <= index < num_heads:
-        raise ValueError(f"head must be in 0..{num_heads - 1} (the attention has {num_heads} head(s)), got {head!r}")
+        raise ValueError(
+            f"head must be in 0..{num_heads - 1} (the attention has {num_heads} head(s)), got {head!r}"
+        )
     return alpha[:, index]
 
 
@@ -290,7 +340,9 @@ def _graph_for(layer, graph: Graph):
     return graph.to_dgl() if type(layer).__module__.startswith("dgl") else graph
 
 
-def attention_for_controls(graph, layers, feat, controls=None, direction=None, **changes) -> torch.Tensor:
+def attention_for_controls(
+    graph, layers, feat, controls=None, direction=None, **changes
+) -> torch.Tensor:
     r"""Attention of every edge and head, ``(E, H)`` float64, for one control state, computed by the
     real layer (:func:`controlled_layer`, then ``forward(graph, feat, get_attention=True)``) on the
     features with node ``perturb_node`` moved by ``perturb`` along ``direction`` (default
@@ -303,16 +355,24 @@ def attention_for_controls(graph, layers, feat, controls=None, direction=None, *
     controls = Controls.of(controls, **changes)
     if isinstance(layers, Mapping):
         if controls.kind not in layers:
-            raise ValueError(f"kind must be one of the layers given, {sorted(layers)}; got {controls.kind!r}")
+            raise ValueError(
+                f"kind must be one of the layers given, {sorted(layers)}; got {controls.kind!r}"
+            )
         layer = layers[controls.kind]
     else:
         layer = layers
         controls = dataclasses.replace(controls, kind=layer_kind(layer))
     feat = torch.as_tensor(feat).detach().to("cpu", torch.float64).clone()
     if controls.perturb_node is not None and controls.perturb != 0:
-        d = perturbation_direction(feat) if direction is None else torch.as_tensor(direction, dtype=torch.float64)
+        d = (
+            perturbation_direction(feat)
+            if direction is None
+            else torch.as_tensor(direction, dtype=torch.float64)
+        )
         if not 0 <= int(controls.perturb_node) < feat.shape[0]:
-            raise ValueError(f"perturb_node must be a node (0..{feat.shape[0] - 1}), got {controls.perturb_node}")
+            raise ValueError(
+                f"perturb_node must be a node (0..{feat.shape[0] - 1}), got {controls.perturb_node}"
+            )
         feat[int(controls.perturb_node)] += _finite("perturb", controls.perturb) * d
     twin = controlled_layer(layer, controls)
     with torch.no_grad():
@@ -358,28 +418,46 @@ def derive_layers(layer) -> dict:
         vector = getattr(layer, names[0]).detach().to(torch.float64)
     else:
         gen = torch.Generator().manual_seed(0)
-        vector = torch.randn(1, num_heads, out_feats, generator=gen, dtype=torch.float64) * (1.5 / math.sqrt(out_feats))
+        vector = torch.randn(1, num_heads, out_feats, generator=gen, dtype=torch.float64) * (
+            1.5 / math.sqrt(out_feats)
+        )
     gnn, slope = _nn(), slope_of(layer)
     for key, kind in KINDS.items():
         if key not in out:
-            new = kind.build(gnn, weight.shape[1], out_feats, num_heads, slope, True, False).to(torch.float64)
+            new = kind.build(gnn, weight.shape[1], out_feats, num_heads, slope, True, False).to(
+                torch.float64
+            )
             out[key] = _fill(new, weight, None, vector)
     return {k: out[k] for k in KINDS}
 
 
-def make_layers(in_feats: int, out_feats: int = 4, num_heads: int = 2, *, seed: int = 0,
-                negative_slope: float = 0.2) -> dict:
+def make_layers(
+    in_feats: int,
+    out_feats: int = 4,
+    num_heads: int = 2,
+    *,
+    seed: int = 0,
+    negative_slope: float = 0.2,
+) -> dict:
     r"""``{kind: layer}`` of ``gnnbook.nn`` layers (float64) with weights drawn from ``seed`` only (the
     global RNG is untouched): :math:`W \sim \mathcal{N}(0, 1/\text{in\_feats})` shared by all kinds,
     :math:`a_l, a_r \sim \mathcal{N}(0, 2.25/\text{out\_feats})`, biases zero; the other kinds follow
     :func:`derive_layers`. The explorer's layers when it is given none (the tests use them too)."""
     gnn = _nn()
     gen = torch.Generator().manual_seed(int(seed))
-    gat = gnn.GATConv(in_feats, out_feats, num_heads, negative_slope=negative_slope).to(torch.float64)
+    gat = gnn.GATConv(in_feats, out_feats, num_heads, negative_slope=negative_slope).to(
+        torch.float64
+    )
     with torch.no_grad():
-        gat.fc.weight.copy_(torch.randn(gat.fc.weight.shape, generator=gen, dtype=torch.float64) / math.sqrt(in_feats))
+        gat.fc.weight.copy_(
+            torch.randn(gat.fc.weight.shape, generator=gen, dtype=torch.float64)
+            / math.sqrt(in_feats)
+        )
         for p in (gat.attn_l, gat.attn_r):
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) * (1.5 / math.sqrt(out_feats)))
+            p.copy_(
+                torch.randn(p.shape, generator=gen, dtype=torch.float64)
+                * (1.5 / math.sqrt(out_feats))
+            )
         gat.bias.zero_()
     return derive_layers(gat)
 
@@ -404,8 +482,11 @@ def place_labels(spots, texts, font: float, discs, radius: float) -> list:
     ``attention.js`` (``placeLabels``) does the same in SVG pixels."""
     placed, chosen = [], []
     for candidates, text in zip(spots, texts):
+
         def hits(box):
-            n = sum(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in placed)
+            n = sum(
+                box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in placed
+            )
             for cx, cy in discs:
                 qx, qy = min(max(cx, box[0]), box[2]), min(max(cy, box[1]), box[3])
                 n += math.hypot(cx - qx, cy - qy) < radius
@@ -432,7 +513,8 @@ def page_params_of(layer) -> dict:
     src, dst = _linears(layer)
     heads, feats = heads_and_feats(layer)
     params = {
-        "Ws": _floats(src.weight), "bs": None if src.bias is None else _floats(src.bias),
+        "Ws": _floats(src.weight),
+        "bs": None if src.bias is None else _floats(src.bias),
         "Wd": None if dst is None else _floats(dst.weight),
         "bd": None if dst is None or dst.bias is None else _floats(dst.bias),
         "slope": slope_of(layer),
@@ -452,7 +534,9 @@ def layers_from_params(params: dict) -> dict:
     for key, p in params["kinds"].items():
         kind = KINDS[key]
         shared = p["Wd"] is None
-        ins = in_feats if shared else (in_feats, in_feats)  # two projections: a pair of input widths
+        ins = (
+            in_feats if shared else (in_feats, in_feats)
+        )  # two projections: a pair of input widths
         layer = kind.build(gnn, ins, feats, heads, p["slope"], shared, p["bs"] is not None)
         layer = layer.to(torch.float64)
         src, dst = _linears(layer)
@@ -461,7 +545,9 @@ def layers_from_params(params: dict) -> dict:
             for lin, w, b in pairs:
                 lin.weight.copy_(t(w))
                 if (b is None) != (lin.bias is None):
-                    raise ValueError(f"params: {key}'s projection bias does not match a gnnbook.nn {kind.classes[0]}")
+                    raise ValueError(
+                        f"params: {key}'s projection bias does not match a gnnbook.nn {kind.classes[0]}"
+                    )
                 if b is not None:
                     lin.bias.copy_(t(b))
             for name, attr in kind.vectors.items():

@@ -14,6 +14,7 @@ All of them are computed from one table, the class-pair counts
     M_{c_1 c_2} = \big|\{(u \to v) : y_u = c_1,\ y_v = c_2\}\big|,
     \qquad \sum_{c_1, c_2} M_{c_1 c_2} = 2|E|.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,7 +33,9 @@ def _class_pairs(graph: Graph, labels, what: str, *, undirected: bool) -> torch.
     if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
         raise TypeError(f"{what}: labels must be integer class ids, got dtype {labels.dtype}")
     if labels.shape != (graph.num_nodes,):
-        raise ValueError(f"{what}: labels must have shape ({graph.num_nodes},), one per node, got {tuple(labels.shape)}")
+        raise ValueError(
+            f"{what}: labels must have shape ({graph.num_nodes},), one per node, got {tuple(labels.shape)}"
+        )
     if labels.numel() and labels.min() < 0:
         raise ValueError(f"{what}: labels must be non-negative class ids, got {int(labels.min())}")
     if graph.num_edges == 0:
@@ -111,7 +114,9 @@ def label_informativeness(graph: Graph, labels) -> float:
     marginal = joint.sum(1)
     entropy_one = -torch.special.xlogy(marginal, marginal).sum()
     if entropy_one <= 0:
-        raise ValueError("label_informativeness is undefined when every edge joins nodes of one class")
+        raise ValueError(
+            "label_informativeness is undefined when every edge joins nodes of one class"
+        )
     entropy_pair = -torch.special.xlogy(joint, joint).sum()
     return float(2 - entropy_pair / entropy_one)
 
@@ -130,9 +135,14 @@ def roc_auc(scores, targets) -> float:
     positives: the Mann–Whitney form, :math:`O(n \log n)`. The metric of the two-class benchmarks
     (minesweeper, tolokers) in the planned heterophily chapter.
     """
-    scores, targets = torch.as_tensor(scores).detach().flatten().cpu(), torch.as_tensor(targets).flatten().cpu()
+    scores, targets = (
+        torch.as_tensor(scores).detach().flatten().cpu(),
+        torch.as_tensor(targets).flatten().cpu(),
+    )
     if scores.shape != targets.shape:
-        raise ValueError(f"scores and targets must have the same length, got {scores.numel()} and {targets.numel()}")
+        raise ValueError(
+            f"scores and targets must have the same length, got {scores.numel()} and {targets.numel()}"
+        )
     if not scores.is_floating_point():
         raise TypeError(f"scores must be floating point, got dtype {scores.dtype}")
     if scores.isnan().any():
@@ -143,7 +153,9 @@ def roc_auc(scores, targets) -> float:
     n_pos = int(positive.sum())
     n_neg = positive.numel() - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"ROC-AUC needs both classes among targets, got {n_pos} positive and {n_neg} negative")
+        raise ValueError(
+            f"ROC-AUC needs both classes among targets, got {n_pos} positive and {n_neg} negative"
+        )
     ordered, order = scores.double().sort()
     _, inverse, counts = torch.unique_consecutive(ordered, return_inverse=True, return_counts=True)
     last = counts.cumsum(0).double()  # 1-based rank of each group of ties' last member

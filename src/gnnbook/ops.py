@@ -9,6 +9,7 @@ be floating point and on the graph's device (a ``TypeError`` / ``ValueError`` na
 The docstrings give what each op computes; how it is computed fast (a CSR grouped by destination,
 sparse products, and hand-written backward passes) is explained in :mod:`gnnbook._sparse`.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,23 +26,31 @@ def _checked(graph: Graph, name: str, value) -> None:
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if not value.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype} (use {name}.float())")
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got dtype {value.dtype} (use {name}.float())"
+        )
     if value.device != graph.device:
-        raise ValueError(f"{name} is on {value.device}, the graph on {graph.device}: move one of them "
-                         f"with .to(device)")
+        raise ValueError(
+            f"{name} is on {value.device}, the graph on {graph.device}: move one of them "
+            f"with .to(device)"
+        )
 
 
 def _per_edge(graph: Graph, name: str, value: torch.Tensor) -> None:
     _checked(graph, name, value)
     if value.dim() == 0 or value.shape[0] != graph.num_edges:
-        raise ValueError(f"{name} must have one row per edge ({graph.num_edges}), got shape {tuple(value.shape)}")
+        raise ValueError(
+            f"{name} must have one row per edge ({graph.num_edges}), got shape {tuple(value.shape)}"
+        )
 
 
 def _per_node(graph: Graph, side: str, name: str, value: torch.Tensor) -> None:
     _checked(graph, name, value)
     count = graph.num_src_nodes if side == "source" else graph.num_dst_nodes
     if value.dim() == 0 or value.shape[0] != count:
-        raise ValueError(f"{name} must have one row per {side} node ({count}), got shape {tuple(value.shape)}")
+        raise ValueError(
+            f"{name} must have one row per {side} node ({count}), got shape {tuple(value.shape)}"
+        )
 
 
 def _broadcast_edges(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -63,8 +72,10 @@ def u_add_v(graph, el: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
     try:
         torch.broadcast_shapes(el.shape[1:], er.shape[1:])
     except RuntimeError:
-        raise ValueError(f"el and er must have broadcastable shapes after their first dimension, got "
-                         f"{tuple(el.shape)} and {tuple(er.shape)}") from None
+        raise ValueError(
+            f"el and er must have broadcastable shapes after their first dimension, got "
+            f"{tuple(el.shape)} and {tuple(er.shape)}"
+        ) from None
     return _sparse.UAddV.apply(el, er, graph)
 
 
@@ -90,13 +101,18 @@ def u_mul_e_sum(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     """
     graph = as_graph(graph)
     _per_node(graph, "source", "h", h)
-    split, dtype = 1, h.dtype  # h's dims before `split` are alpha's (edges, heads), the rest features
+    split, dtype = (
+        1,
+        h.dtype,
+    )  # h's dims before `split` are alpha's (edges, heads), the rest features
     if alpha is not None:
         _per_edge(graph, "alpha", alpha)
         if alpha.dim() == h.dim() and alpha.shape[-1] == 1:
             alpha = alpha.squeeze(-1)  # DGL keeps attention as (E, H, 1)
-        if alpha.dim() >= h.dim() or alpha.shape[1:] != h.shape[1:alpha.dim()]:
-            raise ValueError(f"alpha of shape {tuple(alpha.shape)} does not match h of shape {tuple(h.shape)}")
+        if alpha.dim() >= h.dim() or alpha.shape[1:] != h.shape[1 : alpha.dim()]:
+            raise ValueError(
+                f"alpha of shape {tuple(alpha.shape)} does not match h of shape {tuple(h.shape)}"
+            )
         split, dtype = alpha.dim(), torch.promote_types(h.dtype, alpha.dtype)
         alpha = alpha.to(dtype).reshape(graph.num_edges, math.prod(alpha.shape[1:]))
     # Heads and features flattened: h (N_src, H, F), alpha (E, H); H = 1 for per-edge scalars.
@@ -118,11 +134,14 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     if alpha is not None:
         _per_edge(graph, "alpha", alpha)
         if alpha.numel() != graph.num_edges:
-            raise ValueError(f"alpha must hold one weight per edge, shape ({graph.num_edges},), got {tuple(alpha.shape)}")
+            raise ValueError(
+                f"alpha must hold one weight per edge, shape ({graph.num_edges},), got {tuple(alpha.shape)}"
+            )
         messages = messages * alpha.reshape(-1, *([1] * (h.dim() - 1)))
     # include_self=False: a destination's row starts from its first message, and an empty one stays 0.
     return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).scatter_reduce(
-        0, _broadcast_edges(graph._dst, messages), messages, "amax", include_self=False)
+        0, _broadcast_edges(graph._dst, messages), messages, "amax", include_self=False
+    )
 
 
 def u_dot_v(graph, k: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
@@ -143,9 +162,13 @@ def u_dot_v(graph, k: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     _per_node(graph, "destination", "q", q)
     for name, value in (("k", k), ("q", q)):
         if value.dim() < 2:
-            raise ValueError(f"{name} must have shape (nodes, ..., features), got shape {tuple(value.shape)}")
+            raise ValueError(
+                f"{name} must have shape (nodes, ..., features), got shape {tuple(value.shape)}"
+            )
     if k.shape[1:] != q.shape[1:]:
-        raise ValueError(f"k and q must have the same per-node shape, got {tuple(k.shape[1:])} and {tuple(q.shape[1:])}")
+        raise ValueError(
+            f"k and q must have the same per-node shape, got {tuple(k.shape[1:])} and {tuple(q.shape[1:])}"
+        )
     dtype = torch.promote_types(k.dtype, q.dtype)
     tail, width = k.shape[1:-1], k.shape[-1]
     # Heads flattened: (N, C, F) for the fast path, C = prod(*) (1 for plain vectors).

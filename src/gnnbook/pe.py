@@ -10,6 +10,7 @@ book's graphs (up to a few thousand nodes); concatenate them to the node feature
 * :func:`random_walk_pe` -- the probability of returning to a node after 1, ..., k random-walk steps
   (Dwivedi et al., 2022): no ambiguity at all.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -41,7 +42,9 @@ def _homogeneous(graph, what: str) -> Graph:
 def _counts(g: Graph) -> torch.Tensor:
     """Dense ``(N, N)`` float64 matrix with :math:`A_{uv}` = the number of edges :math:`u \to v`."""
     A = torch.zeros(g.num_nodes, g.num_nodes, dtype=F64)
-    return A.index_put_((g.src.cpu(), g.dst.cpu()), torch.ones(g.num_edges, dtype=F64), accumulate=True)
+    return A.index_put_(
+        (g.src.cpu(), g.dst.cpu()), torch.ones(g.num_edges, dtype=F64), accumulate=True
+    )
 
 
 def random_walk_pe(graph, k) -> torch.Tensor:
@@ -104,18 +107,20 @@ def laplacian_pe(graph, k, *, return_eigval: bool = False):
     g = _homogeneous(graph, "laplacian_pe")
     A = _counts(g).fill_diagonal_(0)
     if not torch.equal(A, A.T):
-        raise ValueError("laplacian_pe needs an undirected graph (every edge u -> v with its v -> u, as often); "
-                         "add the reversed edges first")
+        raise ValueError(
+            "laplacian_pe needs an undirected graph (every edge u -> v with its v -> u, as often); "
+            "add the reversed edges first"
+        )
     n = g.num_nodes
-    scale = A.sum(1).rsqrt().nan_to_num(posinf=0.0)                  # D^{-1/2}, 0 for isolated nodes
+    scale = A.sum(1).rsqrt().nan_to_num(posinf=0.0)  # D^{-1/2}, 0 for isolated nodes
     L = torch.eye(n, dtype=F64) - scale[:, None] * A * scale[None, :]
-    eigval, eigvec = torch.linalg.eigh(L)                              # ascending
+    eigval, eigvec = torch.linalg.eigh(L)  # ascending
     found = max(min(k, n - 1), 0)
-    vectors = eigvec[:, 1:found + 1]
+    vectors = eigvec[:, 1 : found + 1]
     pe = torch.zeros(n, k, dtype=F64)
     pe[:, :found] = vectors * _signs(vectors)
     values = torch.full((k,), float("nan"), dtype=F64)
-    values[:found] = eigval[1:found + 1]
+    values[:found] = eigval[1 : found + 1]
     pe, values = pe.to(g.device), values.to(g.device)
     return (pe, values) if return_eigval else pe
 
@@ -124,7 +129,7 @@ def _signs(vectors: torch.Tensor) -> torch.Tensor:
     """``(1, k)`` signs that make each column's largest-magnitude entry (lowest node id on ties) positive."""
     size = vectors.abs()
     largest = size >= size.amax(0, keepdim=True) - SIGN_TIE
-    first = largest.int().argmax(0)                                    # first row holding a largest entry
+    first = largest.int().argmax(0)  # first row holding a largest entry
     return torch.where(vectors.gather(0, first[None]) < 0, -1.0, 1.0).to(vectors.dtype)
 
 
@@ -136,6 +141,8 @@ def random_sign_flip(pe: torch.Tensor, generator: torch.Generator | None = None)
     ``(N, k)``; ``generator`` makes the draw reproducible. Chapter "From masked to full attention".
     """
     if not isinstance(pe, torch.Tensor) or pe.dim() != 2:
-        raise ValueError(f"pe must be a 2-D tensor (nodes, k), got {getattr(pe, 'shape', type(pe).__name__)}")
+        raise ValueError(
+            f"pe must be a 2-D tensor (nodes, k), got {getattr(pe, 'shape', type(pe).__name__)}"
+        )
     signs = torch.randint(0, 2, (pe.shape[1],), generator=generator).to(pe.device, pe.dtype) * 2 - 1
     return pe * signs

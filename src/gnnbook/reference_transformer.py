@@ -4,6 +4,7 @@ Like :mod:`gnnbook.reference`, nothing here is fast: the graph is the dense coun
 :math:`A` (``(N_dst, N_src)``, :func:`gnnbook.reference.adjacency`), scores are computed for every
 pair of nodes and the graph masks them. Dropout is not modelled (eval mode).
 """
+
 from __future__ import annotations
 
 import math
@@ -40,7 +41,11 @@ def transformer_conv(A, h_src, h_dst, layer, edge_feat=None):
     q = _linear(layer.lin_query, h_dst).view(n_dst, heads, feats)
     k = _linear(layer.lin_key, h_src).view(1, n_src, heads, feats)
     v = _linear(layer.lin_value, h_src).view(1, n_src, heads, feats)
-    eps = 0.0 if edge_feat is None else _linear(layer.lin_edge, edge_feat).view(n_dst, n_src, heads, feats)
+    eps = (
+        0.0
+        if edge_feat is None
+        else _linear(layer.lin_edge, edge_feat).view(n_dst, n_src, heads, feats)
+    )
     e = torch.einsum("ihf,ijhf->ijh", q, k + eps) / math.sqrt(feats)
     alpha = masked_softmax(e, A)
     m = torch.einsum("ijh,ij,ijhf->ihf", alpha, A, (v + eps).expand(n_dst, -1, -1, -1))
@@ -52,5 +57,7 @@ def transformer_conv(A, h_src, h_dst, layer, edge_feat=None):
     if layer.lin_beta is None:
         return m + r, alpha
     m_flat, r_flat = m.reshape(n_dst, -1), r.reshape(n_dst, -1)
-    beta = torch.sigmoid(torch.cat([m_flat, r_flat, m_flat - r_flat], 1) @ layer.lin_beta.weight.to(F64).T)
+    beta = torch.sigmoid(
+        torch.cat([m_flat, r_flat, m_flat - r_flat], 1) @ layer.lin_beta.weight.to(F64).T
+    )
     return (beta * r_flat + (1 - beta) * m_flat).view(m.shape), alpha
