@@ -1,18 +1,20 @@
-"""The ipywidgets attention explorer in a real JupyterLab: how long a reader waits per update, and how
-many redraws a slider drag gets (issue #14: p90 under 100 ms on the toy graph, a drag followed continuously).
+"""The ipywidgets attention explorer in a real JupyterLab: how long a reader waits per update, and
+how many redraws a slider drag gets (issue #14: p90 under 100 ms on the toy graph, a drag followed
+continuously).
 
     .venv/bin/python bench/bench_explorer.py            # writes its section of bench/results.md
     .venv/bin/python bench/bench_explorer.py --no-write
 
-The same setup as tests/test_jupyterlab.py (tests/lab_session.py): JupyterLab on 127.0.0.1 over a copy of
-book/, the GAT chapter run in headless Chromium with a live kernel. Then:
+The same setup as tests/test_jupyterlab.py (tests/lab_session.py): JupyterLab on 127.0.0.1 over a
+copy of book/, the GAT chapter run in headless Chromium with a live kernel. Then:
 
-- latency: ``--updates`` single keyboard steps of the "scale" slider, alternately right and left; each is
-  timed in the page from the key press to the moment the figure's image changes (MutationObserver),
-  next step only after the kernel is idle again. Also the kernel's own compute + draw time per update
-  (``explorer.timings``) and the first draw.
+- latency: ``--updates`` single keyboard steps of the "scale" slider, alternately right and left;
+  each is timed in the page from the key press to the moment the figure's image changes
+  (MutationObserver), next step only after the kernel is idle again. Also the kernel's own compute +
+  draw time per update (``explorer.timings``) and the first draw.
 - drag: the scale slider's handle dragged 120 px with the mouse in 12 moves 30 ms apart (a 0.36 s
-  drag), then 2 s to settle; counts the image changes (redraws the reader saw) and the kernel's updates.
+  drag), then 2 s to settle; counts the image changes (redraws the reader saw) and the kernel's
+  updates.
 """
 
 from __future__ import annotations
@@ -125,20 +127,26 @@ def markdown(r: dict) -> str:
             "## The attention explorer in JupyterLab (`bench/bench_explorer.py`)",
             "",
             (
-                f"Written on {time.strftime('%Y-%m-%d %H:%M')}: JupyterLab {jupyterlab.__version__}, torch {torch.__version__}, "
-                f"Python {platform.python_version()}, headless Chromium; load average at the end {load} (shared machine)."
+                f"Written on {time.strftime('%Y-%m-%d %H:%M')}: JupyterLab "
+                f"{jupyterlab.__version__}, torch {torch.__version__}, "
+                f"Python {platform.python_version()}, headless Chromium; load average at the end "
+                f"{load} (shared machine)."
             ),
-            f"The GAT chapter's explorer on its graph ({r['nodes']} nodes, {r['edges']} edges), live kernel.",
+            f"The GAT chapter's explorer on its graph ({r['nodes']} nodes, {r['edges']} edges), "
+            "live kernel.",
             "",
             "| measure | value |",
             "|---|---|",
             (
-                f"| update latency, key press to new image in the page, p50 / p90 / max ({r['updates']} slider steps) "
+                "| update latency, key press to new image in the page, p50 / p90 / max "
+                f"({r['updates']} slider steps) "
                 f"| {r['p50']:.0f} / {r['p90']:.0f} / {r['max']:.0f} ms |"
             ),
-            f"| kernel compute + draw per update, p50 / p90 | {r['kernel_p50']:.0f} / {r['kernel_p90']:.0f} ms |",
+            f"| kernel compute + draw per update, p50 / p90 | {r['kernel_p50']:.0f} / "
+            f"{r['kernel_p90']:.0f} ms |",
             f"| first draw (kernel) | {r['first_draw']:.0f} ms |",
-            f"| 12-step mouse drag (0.36 s): redraws seen / kernel updates | {r['drag_redraws']} / {r['drag_updates']} |",
+            f"| 12-step mouse drag (0.36 s): redraws seen / kernel updates | {r['drag_redraws']} / "
+            f"{r['drag_updates']} |",
             "",
             SECTION_END,
         ]

@@ -116,7 +116,8 @@ def make_calls(n: int, kind: str):
 
 
 def training_step(call):
-    """``run(train)``: ``call()`` under ``torch.no_grad()``, or with ``out.sum().backward()`` when ``train``."""
+    """``run(train)``: ``call()`` under ``torch.no_grad()``, or with ``out.sum().backward()`` when
+    ``train``."""
 
     def run(train: bool):
         if not train:
@@ -173,7 +174,8 @@ def peak_rss_mb(n: int, kind: str, lib: str, bench: str = "bench_layers") -> flo
 
 
 def _child_peak(make, n: int, kind: str, lib: str) -> float:
-    """The child's side of :func:`peak_rss_mb`; ``make`` is the ``make_calls`` of the benchmark file."""
+    """The child's side of :func:`peak_rss_mb`; ``make`` is the ``make_calls`` of the benchmark
+    file."""
     torch.set_num_threads(THREADS)
     run = make(n, kind)[lib]
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM (peak RSS) to the current RSS
@@ -183,7 +185,8 @@ def _child_peak(make, n: int, kind: str, lib: str) -> float:
     return (_rss_status("VmHWM") - before) / 1024
 
 
-# --- report -----------------------------------------------------------------------------------------
+# --- report
+# -----------------------------------------------------------------------------------------
 def machine() -> dict:
     import dgl
     import torch_geometric
@@ -221,7 +224,10 @@ def main():
     torch.set_num_threads(THREADS)
     sizes = [10_000] if args.quick else [10_000, 100_000]
     rows = []
-    header = f"{'N':>7} {'what':<10} {'mode':<8} {'gnnbook':>9} {'DGL':>9} {'PyG':>9} {'/DGL':>6} {'/PyG':>6}  peak MB (gnnbook/DGL/PyG)"
+    header = (
+        f"{'N':>7} {'what':<10} {'mode':<8} {'gnnbook':>9} {'DGL':>9} {'PyG':>9} {'/DGL':>6} "
+        f"{'/PyG':>6}  peak MB (gnnbook/DGL/PyG)"
+    )
     print(header)
     for n in sizes:
         for kind in ("ops", "GATConv", "GraphConv", "SAGEConv"):
@@ -273,19 +279,26 @@ def markdown(rows, info) -> str:
         "",
         f"Written by `bench/bench_layers.py` on {info['date']}.",
         "",
-        f"- CPU: {info['cpu']} ({info['cores']} cores visible), `torch.set_num_threads({info['threads']})`",
+        f"- CPU: {info['cpu']} ({info['cores']} cores visible), "
+        f"`torch.set_num_threads({info['threads']})`",
         f"- torch {info['torch']}, DGL {info['dgl']}, PyG {info['pyg']}, Python {info['python']}",
         f"- load average at the end: {', '.join(f'{x:.1f}' for x in info['load'])} "
         "(the machine is shared: times are medians, still noisy)",
-        "- graph: N nodes, 10 N random edges plus N self-loops; H = 4 heads of F = 16, 64 input features, float32",
-        "- forward: under `torch.no_grad()`; fwd+bwd: forward + `out.sum().backward()`; ms = median after warm-up",
+        "- graph: N nodes, 10 N random edges plus N self-loops; H = 4 heads of F = 16, 64 input "
+        "features, float32",
+        "- forward: under `torch.no_grad()`; fwd+bwd: forward + `out.sum().backward()`; ms = median "
+        "after warm-up",
         "- peak MB: extra resident memory at the peak of three training steps in a fresh process "
-        "(VmHWM after resetting it, minus RSS before; the libraries' cached graph structures included; "
+        "(VmHWM after resetting it, minus RSS before; the libraries' cached graph structures "
+        "included; "
         "`MALLOC_MMAP_THRESHOLD_=65536`, so that freed tensors are returned, see `bench/README.md`)",
-        "- `ops` = `edge_softmax` then `u_mul_e_sum` on given (E, H, 1) logits and (N, H, F) features, "
-        "against `dgl.ops.edge_softmax` and `dgl.ops.u_mul_e_sum` (the kernel of `update_all(u_mul_e, sum)`)",
+        "- `ops` = `edge_softmax` then `u_mul_e_sum` on given (E, H, 1) logits and (N, H, F) "
+        "features, "
+        "against `dgl.ops.edge_softmax` and `dgl.ops.u_mul_e_sum` (the kernel of "
+        "`update_all(u_mul_e, sum)`)",
         "",
-        "| N | what | mode | gnnbook ms | DGL ms | PyG ms | gnnbook/DGL | gnnbook/PyG | peak MB gnnbook | DGL | PyG |",
+        "| N | what | mode | gnnbook ms | DGL ms | PyG ms | gnnbook/DGL | gnnbook/PyG | peak MB "
+        "gnnbook | DGL | PyG |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -293,7 +306,8 @@ def markdown(rows, info) -> str:
         f = lambda d, lib, p=1: f"{d[lib]:.{p}f}" if lib in d else "-"  # noqa: E731
         lines.append(
             f"| {r['N']:,} | {r['what']} | {r['mode']} | {f(ms, 'gnnbook')} | {f(ms, 'DGL')} | "
-            f"{f(ms, 'PyG')} | {_ratio(ms['gnnbook'], ms['DGL'])} | {_ratio(ms['gnnbook'], ms.get('PyG'))} | "
+            f"{f(ms, 'PyG')} | {_ratio(ms['gnnbook'], ms['DGL'])} | "
+            f"{_ratio(ms['gnnbook'], ms.get('PyG'))} | "
             f"{f(mem, 'gnnbook', 0)} | {f(mem, 'DGL', 0)} | {f(mem, 'PyG', 0)} |"
         )
     return "\n".join(lines) + "\n"

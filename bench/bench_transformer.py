@@ -78,7 +78,8 @@ def main():
     torch.set_num_threads(common.THREADS)
     n = 10_000 if args.quick else 100_000
     print(
-        f"{'N':>7} {'what':<21} {'mode':<8} {'gnnbook':>9} {'other':>9} {'ratio':>6}  peak MB (gnnbook/other)"
+        f"{'N':>7} {'what':<21} {'mode':<8} {'gnnbook':>9} {'other':>9} {'ratio':>6}  peak MB "
+        "(gnnbook/other)"
     )
     rows = []
     for kind in KINDS:

@@ -3,8 +3,8 @@ and write a dated Markdown table.
 
 The defaults are the paper's configuration: hidden width 512, 8 heads, dropout 0.2, Adam with
 learning rate 3e-5, 1000 full-batch steps evaluated at every step, 1 to 5 residual blocks (the depth
-with the best mean validation score is reported), all 10 splits. That takes hours on a CPU; the flags
-shrink it, e.g. a smoke run:
+with the best mean validation score is reported), all 10 splits. That takes hours on a CPU; the
+flags shrink it, e.g. a smoke run:
 
     PYTHONPATH=src python bench/reproduce_heterophily.py --datasets minesweeper --models GCN \
         --splits 1 --steps 50 --layers 1 --hidden 64
@@ -92,7 +92,8 @@ def _mean_std(values: list[float]) -> str:
 
 
 def run(args) -> list[dict]:
-    """One row per (dataset, model): the depth with the best mean validation score, its test scores."""
+    """One row per (dataset, model): the depth with the best mean validation score, its test
+    scores."""
     device = torch.device(args.device) if args.device else default_device()
     rows = []
     for name in args.datasets:
@@ -157,7 +158,8 @@ def markdown(rows: list[dict], args, started: datetime.datetime, seconds: float)
         f"Written by `bench/reproduce_heterophily.py` on {started:%Y-%m-%d %H:%M} UTC, "
         f"{_device_name(args)}, torch {torch.__version__}; {seconds / 60:.1f} min in all.",
         "",
-        f"Configuration: {args.splits} split(s), {args.steps} steps, Adam lr {args.lr}, hidden {args.hidden}, "
+        f"Configuration: {args.splits} split(s), {args.steps} steps, Adam lr {args.lr}, hidden "
+        f"{args.hidden}, "
         f"{args.heads} heads, dropout {args.dropout}, depths {','.join(map(str, args.layers))} "
         f"(best mean validation score), validation scored every {args.eval_every} step(s). "
         "Test score in %, mean ± std over the splits; the paper's (Platonov et al. 2023) beside it.",

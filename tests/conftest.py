@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """Build the whole book strictly (every notebook executed, warnings are errors) into a temporary
-    folder; return ``(html_dir, log)``. Built once per run, also under pytest-xdist: the first worker
-    builds, the others wait on a lock and reuse it. Skips where Jupyter Book is not installed (the
-    modern venv)."""
+    folder; return ``(html_dir, log)``. Built once per run, also under pytest-xdist: the first
+    worker builds, the others wait on a lock and reuse it. Skips where Jupyter Book is not installed
+    (the modern venv)."""
     pytest.importorskip("jupyter_book", reason="Jupyter Book lives in the pinned venv (.venv) only")
     from filelock import FileLock
 

@@ -1,8 +1,9 @@
-"""A real JupyterLab on 127.0.0.1 driven by headless Chromium: start it on a copy of ``book/``, open a
-chapter, run every cell with a live kernel, find the ipywidgets attention explorer and move its controls.
+"""A real JupyterLab on 127.0.0.1 driven by headless Chromium: start it on a copy of ``book/``, open
+a chapter, run every cell with a live kernel, find the ipywidgets attention explorer and move its
+controls.
 
-Used by tests/test_jupyterlab.py (α changes and sums to one after every move) and bench/bench_explorer.py
-(latency per update, redraws per drag).
+Used by tests/test_jupyterlab.py (α changes and sums to one after every move) and
+bench/bench_explorer.py (latency per update, redraws per drag).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-# Python run in the chapter's kernel: the explorer (any global with .controls and .alpha) and its graph's
+# Python run in the chapter's kernel: the explorer (any global with .controls and .alpha) and its
+# graph's
 # destinations, printed as one JSON line.
 PROBE = """
 import json as _json
@@ -59,7 +61,8 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def jupyter_lab(workdir: Path):
-    """A JupyterLab server serving ``workdir`` (a copy of book/ is made there); yields its base URL with token."""
+    """A JupyterLab server serving ``workdir`` (a copy of book/ is made there); yields its base URL
+    with token."""
     shutil.copytree(
         ROOT / "book",
         workdir / "book",
@@ -118,8 +121,8 @@ def jupyter_lab(workdir: Path):
 
 
 def open_and_run(page, base: str, token: str, chapter: str, timeout_s: float = 900):
-    """Open ``chapter`` (e.g. 'gat.ipynb'), run all cells, wait until the kernel is idle and the explorer is drawn.
-    Returns the explorer's output element."""
+    """Open ``chapter`` (e.g. 'gat.ipynb'), run all cells, wait until the kernel is idle and the
+    explorer is drawn. Returns the explorer's output element."""
     page.goto(f"{base}/lab/tree/{chapter}?token={token}", wait_until="domcontentloaded")
     page.wait_for_function(
         "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
@@ -129,7 +132,8 @@ def open_and_run(page, base: str, token: str, chapter: str, timeout_s: float = 9
         timeout=180_000,
     )
     page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === "
+        "'idle'",
         timeout=180_000,
     )
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -158,7 +162,8 @@ def open_and_run(page, base: str, token: str, chapter: str, timeout_s: float = 9
 
 
 def probe(page) -> dict:
-    """The explorer's α, the graph's destinations, the control state and its updates' timings, from the kernel."""
+    """The explorer's α, the graph's destinations, the control state and its updates' timings, from
+    the kernel."""
     result = page.evaluate(
         """code => new Promise((resolve, reject) => {
              const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
@@ -181,7 +186,8 @@ def image_src(explorer) -> str:
 
 
 def wait_for_redraw(page, explorer, before: str, timeout_ms: int = 30_000) -> str:
-    """Wait until the explorer's image differs from ``before`` and the kernel is idle; return the new src."""
+    """Wait until the explorer's image differs from ``before`` and the kernel is idle; return the
+    new src."""
     handle = explorer.locator("img").first.element_handle()
     page.wait_for_function(
         "([img, before]) => img.getAttribute('src') !== before",
@@ -189,14 +195,16 @@ def wait_for_redraw(page, explorer, before: str, timeout_ms: int = 30_000) -> st
         timeout=timeout_ms,
     )
     page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'",
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === "
+        "'idle'",
         timeout=timeout_ms,
     )
     return image_src(explorer)
 
 
 def controls(explorer) -> dict:
-    """The explorer's controls by kind: selects (dropdowns), toggle buttons, slider handles (keyboard-movable)."""
+    """The explorer's controls by kind: selects (dropdowns), toggle buttons, slider handles
+    (keyboard-movable)."""
     return {
         "selects": [
             explorer.locator(".widget-dropdown select").nth(i)

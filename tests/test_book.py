@@ -30,7 +30,8 @@ def source_of(doc: str) -> Path:
 
 NOTEBOOKS = [source_of(doc) for doc in toc_files() if source_of(doc).suffix == ".ipynb"]
 # The longest code line that fits the code column at 1366 px without scrolling (0.8em monospace in a
-# column of 801 px holds 99 characters of DejaVu Sans Mono; tests/test_browser.py checks the real boxes).
+# column of 801 px holds 99 characters of DejaVu Sans Mono; tests/test_browser.py checks the real
+# boxes).
 MAX_CODE_LINE = 96
 
 
@@ -82,7 +83,8 @@ def test_notebooks_are_stored_without_outputs_and_start_with_the_colab_cell(path
 
 
 def test_the_repository_and_ref_are_written_in_one_place():
-    """_config.yml's repository (url, branch) is the source; setup cells, README and launch links agree."""
+    """_config.yml's repository (url, branch) is the source; setup cells, README and launch links
+    agree."""
     set_ref = _set_ref()
     url, ref = set_ref.repository()
     assert (url, ref) == (CONFIG["repository"]["url"], str(CONFIG["repository"]["branch"]))
@@ -112,7 +114,8 @@ def test_setup_cells_install_the_extras_the_chapter_imports():
 
 
 def test_code_lines_fit_the_code_column():
-    """Every line of the code the site shows is at most MAX_CODE_LINE characters (no hidden overflow)."""
+    """Every line of the code the site shows is at most MAX_CODE_LINE characters (no hidden
+    overflow)."""
     long = []
     for path in NOTEBOOKS:
         for i, cell in enumerate(code_cells(path)):
@@ -123,7 +126,8 @@ def test_code_lines_fit_the_code_column():
             for n, line in enumerate("".join(cell["source"]).splitlines(), 1):
                 if len(line) > MAX_CODE_LINE:
                     long.append(
-                        f"{path.name} code cell {i} line {n}: {len(line)} chars: {line.strip()[:50]}..."
+                        f"{path.name} code cell {i} line {n}: {len(line)} chars: "
+                        f"{line.strip()[:50]}..."
                     )
     assert not long, (
         f"{len(long)} code lines longer than {MAX_CODE_LINE} characters:\n" + "\n".join(long)
@@ -169,7 +173,8 @@ def test_math_and_citations_render(built_book):
             f"{path.name}: malformed math"
         )
         body = re.sub(
-            r'<(pre|code|script|style|(?:span|div) class="math)[^>]*>.*?</(pre|code|script|style|span|div)>',
+            r"<(pre|code|script|style|(?:span|div) "
+            r'class="math)[^>]*>.*?</(pre|code|script|style|span|div)>',
             "",
             page.split("<article", 1)[-1],
             flags=re.DOTALL,

@@ -1,18 +1,19 @@
 """Headless Chromium over the interactive figures and the built book.
 
-(1) A standalone page with two ``gnnbook.web.interactive_attention`` figures: every control is moved,
-and after each move the figure's ``data-alpha`` values must (a) change, (b) sum to one over every
-destination's incoming edges and (c) equal gnnbook's Python result for the same control state within
-1e-6. (2) Every page of the built book (from ``_toc.yml``): no console errors, no tracebacks, MathJax
-rendered where there is math, kernel-only widgets shown as labelled still images, (a)-(c) for every
-interactive figure. (3) Every page at 390, 768 and 1366 px: the article uses the available width, no
-horizontal page scroll, nothing cut off (code, outputs, math, tables scroll visibly; code lines fit at
-1366 px), the sidebar drawers open and close by click and keyboard, one search, the sidebar title
-visible, and axe-core (``_vendor/axe-core``, from ``make vendor``) finds no critical or serious
-violation at 390 and 1366 px; a full-page screenshot of each in ``_build/screenshots/<page>-<width>.png``.
+(1) A standalone page with two ``gnnbook.web.interactive_attention`` figures: every control is
+moved, and after each move the figure's ``data-alpha`` values must (a) change, (b) sum to one over
+every destination's incoming edges and (c) equal gnnbook's Python result for the same control state
+within 1e-6. (2) Every page of the built book (from ``_toc.yml``): no console errors, no tracebacks,
+MathJax rendered where there is math, kernel-only widgets shown as labelled still images, (a)-(c)
+for every interactive figure. (3) Every page at 390, 768 and 1366 px: the article uses the available
+width, no horizontal page scroll, nothing cut off (code, outputs, math, tables scroll visibly; code
+lines fit at 1366 px), the sidebar drawers open and close by click and keyboard, one search, the
+sidebar title visible, and axe-core (``_vendor/axe-core``, from ``make vendor``) finds no critical
+or serious violation at 390 and 1366 px; a full-page screenshot of each in
+``_build/screenshots/<page>-<width>.png``.
 
-Needs the ``playwright`` package (pinned venv only) and Chromium (``apt-get install chromium``); without
-Chromium the tests skip outside CI and fail in CI (``CI=true``).
+Needs the ``playwright`` package (pinned venv only) and Chromium (``apt-get install chromium``);
+without Chromium the tests skip outside CI and fail in CI (``CI=true``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium for this module (system Chromium: ``playwright install`` needs a network)."""
+    """A headless Chromium for this module (system Chromium: ``playwright install`` needs a
+    network)."""
     path = _chromium()
     if path is None:
         message = "Chromium not found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)"
@@ -79,8 +81,9 @@ def _is_local(url: str) -> bool:
 
 
 class Page:
-    """A page with its console errors, uncaught exceptions and failed requests recorded. Every request
-    that leaves this machine is blocked: the book must render offline (MathJax, widgets, figures)."""
+    """A page with its console errors, uncaught exceptions and failed requests recorded. Every
+    request that leaves this machine is blocked: the book must render offline (MathJax, widgets,
+    figures)."""
 
     def __init__(self, browser, url: str, width: int = 1366):
         self.page = browser.new_page(viewport={"width": width, "height": 900})
@@ -106,7 +109,8 @@ class Page:
         return self.errors, [u for u in self.failed if not _is_local(u)]
 
 
-# --- the checks on one interactive figure ---------------------------------------------------------------
+# --- the checks on one interactive figure
+# ---------------------------------------------------------------
 def _read(root):
     state = json.loads(root.get_attribute("data-state"))
     rows = root.locator("[data-alpha]").evaluate_all(
@@ -145,7 +149,8 @@ def _set_range(root, name, value):
 
 
 def exercise_figure(root):
-    """Move every control of one figure; check (a) change, (b) sums, (c) Python agreement after each."""
+    """Move every control of one figure; check (a) change, (b) sums, (c) Python agreement after
+    each."""
     params = json.loads(root.locator("script.gnnbook-params").text_content())
     state, alpha = _check(root, params, what="initial state")
     n_checks = 1
@@ -205,7 +210,8 @@ def exercise_figure(root):
     return n_checks
 
 
-# --- (1) standalone ------------------------------------------------------------------------------------
+# --- (1) standalone
+# ------------------------------------------------------------------------------------
 def test_standalone_interactive_figures(browser, tmp_path):
     toy = graphs.toy_graph()
     fig_a = web.interactive_attention(
@@ -274,7 +280,8 @@ def test_two_figures_are_independent(browser, tmp_path):
         page.page.close()
 
 
-# --- (2) the built book -------------------------------------------------------------------------------
+# --- (2) the built book
+# -------------------------------------------------------------------------------
 def _toc_pages() -> list[str]:
     import yaml
 
@@ -354,7 +361,8 @@ def test_book_pages_in_the_browser(browser, book_pages):
     assert not problems, "\n".join(problems)
 
 
-# --- (3) every screen: layout, navigation, accessibility --------------------------------------------------
+# --- (3) every screen: layout, navigation, accessibility
+# --------------------------------------------------
 WIDTHS = (390, 768, 1366)
 AXE_WIDTHS = (390, 1366)
 AXE = ROOT / "_vendor" / "axe-core" / "axe.min.js"
@@ -430,8 +438,8 @@ def layout_problems(p, width: int) -> list[str]:
 
 
 def toggle_problems(p, width: int) -> list[str]:
-    """Every visible sidebar toggle opens its drawer (or hides the wide-screen sidebar) by click and by
-    Enter, and Escape or a second press closes it again."""
+    """Every visible sidebar toggle opens its drawer (or hides the wide-screen sidebar) by click and
+    by Enter, and Escape or a second press closes it again."""
     problems = []
     for kind in ("primary", "secondary"):
         buttons = p.locator(f".bd-header-article .{kind}-toggle")
@@ -492,7 +500,8 @@ def axe_problems(p) -> list[str]:
     p.add_script_tag(path=str(AXE))
     result = p.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [
-        f"axe {v['impact']}: {v['id']} ({len(v['nodes'])} element(s), e.g. {v['nodes'][0]['target']})"
+        f"axe {v['impact']}: {v['id']} ({len(v['nodes'])} element(s), e.g. "
+        f"{v['nodes'][0]['target']})"
         for v in result["violations"]
         if v["impact"] in ("critical", "serious")
     ]

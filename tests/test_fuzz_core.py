@@ -9,9 +9,9 @@ must end in one of two ways:
   properties the docstring promises).
 
 Anything else fails the test: a crash, an unclear error, a silent wrong answer, or an error for an
-input that was valid. ``CI=true`` runs 1000 examples per entry point (profile ``fuzz-ci``), local runs
-100 (``fuzz-dev``); ``GNNBOOK_FUZZ_EXAMPLES`` overrides both. The counts per entry point (inputs
-tried / clear errors / correct results) are printed at the end (``-s``) and written to
+input that was valid. ``CI=true`` runs 1000 examples per entry point (profile ``fuzz-ci``), local
+runs 100 (``fuzz-dev``); ``GNNBOOK_FUZZ_EXAMPLES`` overrides both. The counts per entry point
+(inputs tried / clear errors / correct results) are printed at the end (``-s``) and written to
 ``_build/fuzz-counts.json``.
 """
 
@@ -93,7 +93,8 @@ def run(entry: str, call, bad: str | None, check):
 
 
 def close(actual: torch.Tensor, expected: torch.Tensor) -> None:
-    """Equal to the float64 reference, NaN where it has NaN (float32 results to float32 precision)."""
+    """Equal to the float64 reference, NaN where it has NaN (float32 results to float32
+    precision)."""
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     tol = 1e-10 if actual.dtype == torch.float64 else 2e-5
     torch.testing.assert_close(
@@ -101,7 +102,8 @@ def close(actual: torch.Tensor, expected: torch.Tensor) -> None:
     )
 
 
-# --- Graph -------------------------------------------------------------------------------------------
+# --- Graph
+# -------------------------------------------------------------------------------------------
 ID_FORMS = ("list", "int64", "int32", "int16", "uint8", "numpy", "tuple")
 
 
@@ -236,7 +238,8 @@ def test_fuzz_graph(case):
     run("Graph", lambda: Graph(*args, **kwargs), bad, check)
 
 
-# --- ops ---------------------------------------------------------------------------------------------
+# --- ops
+# ---------------------------------------------------------------------------------------------
 SPECIAL = [math.nan, math.inf, -math.inf, 0.0, 1e4, -1e4]
 
 
@@ -425,7 +428,8 @@ def test_fuzz_op(op, data):
     _fuzz_op(op, data.draw(op_case(op), label="case"))
 
 
-# --- datasets: load_planetoid ------------------------------------------------------------------------
+# --- datasets: load_planetoid
+# ------------------------------------------------------------------------
 CORA = [f"ind.cora.{ext}" for ext in ds._EXTENSIONS]
 HOSTILE_TEXT = st.sampled_from(
     [
@@ -490,7 +494,8 @@ def planetoid_case(draw):
 
 
 def _expected_bad(layout, server, name, sha_form, root_form):
-    """The argument (or file) a correct loader must name, or None when the load must reach the parser."""
+    """The argument (or file) a correct loader must name, or None when the load must reach the
+    parser."""
     if not isinstance(name, str):
         return "name"
     if name.lower() != "cora":
@@ -598,7 +603,8 @@ def test_fuzz_load_planetoid(case):
         except (ValueError, TypeError, RuntimeError, OSError) as error:
             message = str(error)
             if bad == "unreachable" or isinstance(error, OSError):
-                # Another dataset, or a root that is a file: an error naming the dataset or the path.
+                # Another dataset, or a root that is a file: an error naming the dataset or the
+                # path.
                 assert isinstance(error, (ValueError, RuntimeError, OSError)) and (
                     str(root) in message
                     or "could not download" in message
@@ -628,7 +634,8 @@ class _Stub:
         return self.parser(self.stream, self.encoding)
 
 
-# --- datasets: csbm ----------------------------------------------------------------------------------
+# --- datasets: csbm
+# ----------------------------------------------------------------------------------
 VALID_CSBM = {
     "num_nodes": st.integers(0, 24),
     "num_classes": st.integers(1, 4),
@@ -688,7 +695,8 @@ def test_fuzz_csbm(data):
     run("csbm", lambda: csbm(**args), bad, check)
 
 
-# --- train: accuracy, evaluate, fit ------------------------------------------------------------------
+# --- train: accuracy, evaluate, fit
+# ------------------------------------------------------------------
 class _Linear(torch.nn.Module):
     def __init__(self, num_features, num_classes):
         super().__init__()

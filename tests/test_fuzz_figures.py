@@ -1,12 +1,12 @@
 """Property-based fuzzing of the figures: ``web.interactive_attention`` and ``gnnbook.draw``.
 
 Each example draws valid or invalid inputs (NaN/Inf, wrong shapes, out-of-range nodes and heads,
-negative scales, hostile label strings). A valid input must give a correct result (the page's α equal
-to the layer's within 1e-6 and summing to 1 per node; drawings with one artist per edge and widths
-that follow α); an invalid one a ValueError/TypeError whose message starts with the argument's name.
-Anything else is a crash or a silent wrong result, and fails the test. ``CI=true`` runs the "ci"
-Hypothesis profile (1000 examples per entry point); locally fewer. The counts per entry point go to
-``_build/fuzz-counts-figures.json``.
+negative scales, hostile label strings). A valid input must give a correct result (the page's α
+equal to the layer's within 1e-6 and summing to 1 per node; drawings with one artist per edge and
+widths that follow α); an invalid one a ValueError/TypeError whose message starts with the
+argument's name. Anything else is a crash or a silent wrong result, and fails the test. ``CI=true``
+runs the "ci" Hypothesis profile (1000 examples per entry point); locally fewer. The counts per
+entry point go to ``_build/fuzz-counts-figures.json``.
 """
 
 from __future__ import annotations
@@ -245,7 +245,8 @@ def test_fuzz_interactive_attention(
     _outcome("web.interactive_attention", bad, lambda: web.interactive_attention(**args), check)
 
 
-# --- gnnbook.draw ------------------------------------------------------------------------------------
+# --- gnnbook.draw
+# ------------------------------------------------------------------------------------
 def _small_axes():
     fig = plt.figure(figsize=(2.0, 2.0), dpi=30)
     return fig.add_subplot()

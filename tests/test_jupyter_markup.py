@@ -1,9 +1,10 @@
-"""The chapters read well in plain Jupyter and Colab, which render Markdown cells as CommonMark (+ tables)
-with no MyST: no directive or role syntax may show, solutions stay folded in ``<details>``, and each
-chapter's list of references is the one ``book/_ext/citations.py`` writes from ``references.bib``.
+"""The chapters read well in plain Jupyter and Colab, which render Markdown cells as CommonMark (+
+tables) with no MyST: no directive or role syntax may show, solutions stay folded in ``<details>``,
+and each chapter's list of references is the one ``book/_ext/citations.py`` writes from
+``references.bib``.
 
-Each Markdown cell is rendered with markdown-it-py's CommonMark preset (what JupyterLab's and Colab's
-renderers implement) and the visible text (outside code) is searched.
+Each Markdown cell is rendered with markdown-it-py's CommonMark preset (what JupyterLab's and
+Colab's renderers implement) and the visible text (outside code) is searched.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ markdown_it = pytest.importorskip(
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-# MyST syntax that plain Markdown shows as text: roles, directives (backtick or colon fences), options
+# MyST syntax that plain Markdown shows as text: roles, directives (backtick or colon fences),
+# options
 RAW_MYST = re.compile(
     r"\{(?:cite|glue|term|ref|doc|numref|eq|math|bibliography|admonition|note|warning|tip)[^}]*\}"
     r"|^:{3,}|^:[\w-]+:\s|^\(\w[\w-]*\)=",
@@ -33,7 +35,8 @@ RENDER = markdown_it.MarkdownIt("commonmark").enable("table")
 
 
 class VisibleText(HTMLParser):
-    """Text a reader sees (code and preformatted blocks apart), and each 'Solution' label's enclosing tags."""
+    """Text a reader sees (code and preformatted blocks apart), and each 'Solution' label's
+    enclosing tags."""
 
     def __init__(self):
         super().__init__()
@@ -76,7 +79,8 @@ def test_no_myst_syntax_shows_in_jupyter(path):
         for token in RENDER.parse(source):
             if token.type == "fence" and token.info.strip().startswith("{"):
                 problems.append(
-                    f"cell {i}: a ```{token.info.strip()} block shows as code: {token.content[:60]!r}"
+                    f"cell {i}: a ```{token.info.strip()} block shows as code: "
+                    f"{token.content[:60]!r}"
                 )
         for match in RAW_MYST.finditer("".join(parser.text)):
             problems.append(f"cell {i}: shows {match.group(0)!r}")
@@ -90,7 +94,8 @@ def test_solutions_are_folded(path):
         for label, tags in parser.solutions:
             if "details" not in tags or "summary" not in tags:
                 problems.append(
-                    f"cell {i}: {label[:40]!r} is in plain view (inside {tags}), not a <details> summary"
+                    f"cell {i}: {label[:40]!r} is in plain view (inside {tags}), not a <details> "
+                    "summary"
                 )
         if source.count("<details>") != source.count("</details>"):
             problems.append(f"cell {i}: unbalanced <details>")
@@ -99,7 +104,8 @@ def test_solutions_are_folded(path):
 
 def test_the_check_fails_on_raw_myst_and_open_solutions(tmp_path):
     source = (
-        "As shown {cite}`kipf2017gcn`.\n\n:::{admonition} Solution\n:class: dropdown\nIt is 2.\n:::\n\n"
+        "As shown {cite}`kipf2017gcn`.\n\n:::{admonition} Solution\n:class: dropdown\nIt is "
+        "2.\n:::\n\n"
         "```{bibliography}\n:filter: docname in docnames\n```\n"
     )
     bad = {
@@ -138,7 +144,8 @@ def test_citation_markdown():
     assert citations.label("velickovic2018gat") == "Veličković et al., 2018"
     assert citations.label("zachary1977karate") == "Zachary, 1977"
     assert citations.citation(["kipf2017gcn", "zachary1977karate"]) == (
-        "([Kipf and Welling, 2017](references.md#cite-kipf2017gcn); [Zachary, 1977](references.md#cite-zachary1977karate))"
+        "([Kipf and Welling, 2017](references.md#cite-kipf2017gcn); [Zachary, "
+        "1977](references.md#cite-zachary1977karate))"
     )
     with pytest.raises(ValueError, match="key"):
         citations.label("no-such-key")

@@ -1,11 +1,11 @@
 """The attention explorer in a real JupyterLab with a live kernel (the reader's path in Jupyter).
 
-Starts ``jupyter lab`` on 127.0.0.1 (a free port, a token) over a copy of ``book/``, opens the GAT chapter
-in headless Chromium, runs it, then moves every control of the ipywidgets explorer as a reader would
-(slider handles by keyboard, dropdowns, toggle buttons). After each move the figure must redraw and the
-kernel's α must sum to one over every destination's incoming edges, and change (the node choice also
-moves the perturbation to one of the new node's neighbours, so α may change with it or not). No timing
-assertions (bench/bench_explorer.py measures).
+Starts ``jupyter lab`` on 127.0.0.1 (a free port, a token) over a copy of ``book/``, opens the GAT
+chapter in headless Chromium, runs it, then moves every control of the ipywidgets explorer as a
+reader would (slider handles by keyboard, dropdowns, toggle buttons). After each move the figure
+must redraw and the kernel's α must sum to one over every destination's incoming edges, and change
+(the node choice also moves the perturbation to one of the new node's neighbours, so α may change
+with it or not). No timing assertions (bench/bench_explorer.py measures).
 """
 
 from __future__ import annotations

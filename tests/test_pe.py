@@ -45,7 +45,8 @@ def laplacian(g):
 
 
 def eigenspaces(values, first, stop, tol=1e-8):
-    """Index ranges ``[a, b)`` of equal eigenvalues lying wholly inside ``[first, stop)`` (sorted values)."""
+    """Index ranges ``[a, b)`` of equal eigenvalues lying wholly inside ``[first, stop)`` (sorted
+    values)."""
     groups, a = [], 0
     for b in range(1, len(values) + 1):
         if b == len(values) or values[b] - values[b - 1] > tol:
@@ -56,9 +57,9 @@ def eigenspaces(values, first, stop, tol=1e-8):
 
 
 def assert_same_eigenvectors(ours, theirs, values, k):
-    """Column ``t`` of both is an eigenvector of eigenvalue ``values[t + 1]``: equal up to sign where the
-    eigenvalue is simple, and spanning the same space (equal projectors) where it repeats. Eigenspaces
-    that the cut at 1 or at k + 1 splits are not determined, and not compared."""
+    """Column ``t`` of both is an eigenvector of eigenvalue ``values[t + 1]``: equal up to sign
+    where the eigenvalue is simple, and spanning the same space (equal projectors) where it repeats.
+    Eigenspaces that the cut at 1 or at k + 1 splits are not determined, and not compared."""
     for a, b in eigenspaces(values, 1, min(k + 1, len(values))):
         u, v = ours[:, a - 1 : b - 1], theirs[:, a - 1 : b - 1]
         if b - a == 1:
@@ -68,7 +69,8 @@ def assert_same_eigenvectors(ours, theirs, values, k):
             torch.testing.assert_close(u @ u.T, v @ v.T, **TOL)
 
 
-# --- random walk ------------------------------------------------------------------------------------
+# --- random walk
+# ------------------------------------------------------------------------------------
 def test_random_walk_by_hand():
     g = cycle(
         4
@@ -113,7 +115,8 @@ def test_random_walk_equals_dgl(g, k):
 
 
 def in_float64(transform, g):
-    """A PyG transform applied to ``g``; PyG builds its matrices in the default dtype: float64 here."""
+    """A PyG transform applied to ``g``; PyG builds its matrices in the default dtype: float64
+    here."""
     from torch_geometric.data import Data
 
     old = torch.get_default_dtype()
@@ -135,7 +138,8 @@ def test_random_walk_equals_pyg(g, k):
     torch.testing.assert_close(pe.random_walk_pe(g, k), theirs, **TOL)
 
 
-# --- Laplacian ---------------------------------------------------------------------------------------
+# --- Laplacian
+# ---------------------------------------------------------------------------------------
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drawn_graph(undirected=True), st.integers(1, 10))
 def test_laplacian_is_a_dense_eigendecomposition(g, k):
@@ -179,7 +183,8 @@ def test_laplacian_equals_pyg(g, data):
 
 
 def test_repeated_eigenvalue_only_the_projector_is_defined():
-    """A 6-cycle: eigenvalues 0, 1/2, 1/2, 3/2, 3/2, 2. Inside 1/2 any rotation of the basis is as good."""
+    """A 6-cycle: eigenvalues 0, 1/2, 1/2, 3/2, 3/2, 2. Inside 1/2 any rotation of the basis is as
+    good."""
     g = cycle(6)
     ours, values = pe.laplacian_pe(g, 4, return_eigval=True)
     torch.testing.assert_close(values, torch.tensor([0.5, 0.5, 1.5, 1.5], dtype=D), **TOL)
@@ -223,7 +228,8 @@ def test_random_sign_flip():
         pe.random_sign_flip(torch.ones(3))
 
 
-# --- DGL's lap_pe ------------------------------------------------------------------------------------
+# --- DGL's lap_pe
+# ------------------------------------------------------------------------------------
 def _dgl_lap_pe(dgl, g, k):
     np.random.seed(0)  # DGL flips signs with numpy's global generator
     out, values = dgl.lap_pe(g.to_dgl(), k, padding=True, return_eigval=True)
@@ -248,7 +254,8 @@ def test_dgl_lap_pe_iterative_path_is_too_loose_for_digits():
     close eigenvalues) what comes back are eigen-pairs, roughly, but not necessarily the k smallest
     after the trivial one (with DGL 2.1 and this scipy it returns lambda_2..lambda_5: lambda_1 is
     missed), so its columns cannot be compared digit for digit. Asserted here only what is robust:
-    ours are exact, and each of DGL's columns is roughly an eigenvector for a value in L's spectrum."""
+    ours are exact, and each of DGL's columns is roughly an eigenvector for a value in L's
+    spectrum."""
     dgl = pytest.importorskip("dgl")
     g, k = path(200), 4
     ours, values = pe.laplacian_pe(g, k, return_eigval=True)
@@ -259,14 +266,16 @@ def test_dgl_lap_pe_iterative_path_is_too_loose_for_digits():
     their_residual = (L @ theirs - theirs * their_values).norm(dim=0).max()
     deviation = torch.minimum((theirs - ours).abs().amax(0), (theirs + ours).abs().amax(0)).max()
     print(
-        f"DGL lap_pe on a 200-node path: eigenvalues {their_values.tolist()} against {values.tolist()}; "
+        f"DGL lap_pe on a 200-node path: eigenvalues {their_values.tolist()} against "
+        f"{values.tolist()}; "
         f"largest entry deviation {deviation:.1e}, residual {their_residual:.1e}"
     )
     assert their_residual < 0.1
     assert (their_values[:, None] - spectrum[None]).abs().amin(1).max() < 0.05
 
 
-# --- bad inputs --------------------------------------------------------------------------------------
+# --- bad inputs
+# --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fn", [pe.laplacian_pe, pe.random_walk_pe])
 def test_bad_inputs(fn):
     g = path(4)

@@ -1,4 +1,5 @@
-"""gnnbook.web: the kernel-free figure's embedded parameters reproduce the real layers' attention."""
+"""gnnbook.web: the kernel-free figure's embedded parameters reproduce the real layers'
+attention."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def _leaky(x, slope):
     return x if x > 0 else slope * x
 
 
-# The tests' Python port of attention.js's SCORES, one entry per kind: (L, zs_j, zd_i, s, slope) -> e for one head.
+# The tests' Python port of attention.js's SCORES, one entry per kind: (L, zs_j, zd_i, s, slope) ->
+# e for one head.
 PORT_SCORES = {
     "gat": lambda L, h, zj, zi, s, slope: _leaky(
         sum(z * (s * a) for z, a in zip(zj, L["al"][h]))
@@ -50,8 +52,8 @@ PORT_SCORES = {
 
 
 def _js_port(p, st):
-    """A line-by-line Python port of the browser's attention() (web_assets/attention.js), on the JSON;
-    what each kind has comes from the page's kind_info, as in the JS."""
+    """A line-by-line Python port of the browser's attention() (web_assets/attention.js), on the
+    JSON; what each kind has comes from the page's kind_info, as in the JS."""
     N, H, F, D = p["n"], p["heads"], p["out_feats"], p["in_feats"]
     L, s = p["kinds"][st["kind"]], st["scale"]
     feat = [row[:] for row in p["feat"]]
@@ -288,7 +290,8 @@ def test_mean_is_the_one_head_semantics_of_none():
         web.pick_head(torch.ones(3, 2), 2)
 
 
-# --- the same page in headless Chromium ----------------------------------------------------------------
+# --- the same page in headless Chromium
+# ----------------------------------------------------------------
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",

@@ -1,4 +1,5 @@
-r"""The fast path behind :mod:`gnnbook.ops`: gathers, ordered sums and CSR products, with hand-written backward.
+r"""The fast path behind :mod:`gnnbook.ops`: gathers, ordered sums and CSR products, with
+hand-written backward.
 
 **Layout.** Per-edge tensors are ordinary contiguous ``(E, *)`` tensors, as in DGL. Inside the ops
 they are read as ``(C, E)`` (``C = prod(*)``) through a transposed view, without a copy: sums and
@@ -17,28 +18,32 @@ any order.
 **Aggregation** :math:`y_i = \sum_{j \in N(i)} \alpha_{ij} h_j` is, for one head, the product of a
 sparse matrix :math:`A \in \mathbb{R}^{N_{dst} \times N_{src}}`, :math:`A_{ij} = \alpha_{ij}`, with
 :math:`H`: ``graph.csr()`` groups the in-edges of each destination :math:`i` into positions
-``indptr[i]:indptr[i+1]`` (sources in ``indices``, edge ids in ``eids``), and ``alpha[eids]`` are then
-the CSR values; the same edges grouped by source give the CSR of :math:`A^\top`. The products run
-one head at a time (the extra memory is one head's worth) with int32 indices (about twice as fast as
-int64), and with features too wide for the cache the matrix is cut into blocks of columns whose
-rows of :math:`H` fit (:func:`_column_blocks`). Backward, for :math:`Y = A H` and a loss :math:`L`:
+``indptr[i]:indptr[i+1]`` (sources in ``indices``, edge ids in ``eids``), and ``alpha[eids]`` are
+then the CSR values; the same edges grouped by source give the CSR of :math:`A^\top`. The products
+run one head at a time (the extra memory is one head's worth) with int32 indices (about twice as
+fast as int64), and with features too wide for the cache the matrix is cut into blocks of columns
+whose rows of :math:`H` fit (:func:`_column_blocks`). Backward, for :math:`Y = A H` and a loss
+:math:`L`:
 
 .. math::
     \frac{\partial L}{\partial h_j} = \sum_{i} \alpha_{ij} \frac{\partial L}{\partial y_i}
     \;\;(A^\top \tfrac{\partial L}{\partial Y}\text{, a product with the CSR by source}),
     \qquad
-    \frac{\partial L}{\partial \alpha_{ij}} = \Big\langle \frac{\partial L}{\partial y_i}, h_j \Big\rangle
-    \;\;(\text{one dot product per edge: a "sampled" dense product}).
+    \frac{\partial L}{\partial \alpha_{ij}} = \Big\langle \frac{\partial L}{\partial y_i}, h_j
+    \Big\rangle \;\;(\text{one dot product per edge: a "sampled" dense product}).
 
 PyTorch's own backward of a sparse CSR product would build a dense :math:`N \times N` gradient,
-hence the custom ``torch.autograd.Function``\ s. For :math:`\alpha_{ij} = \exp(e_{ij}) / \sum_k \exp(e_{ik})`
-and :math:`g_{ij} = \partial L / \partial \alpha_{ij}`:
+hence the custom ``torch.autograd.Function``\ s. For
+:math:`\alpha_{ij} = \exp(e_{ij}) / \sum_k \exp(e_{ik})` and
+:math:`g_{ij} = \partial L / \partial \alpha_{ij}`:
 
-.. math::  \frac{\partial L}{\partial e_{ij}} = \alpha_{ij} \Big(g_{ij} - \sum_{k \in N(i)} \alpha_{ik}\, g_{ik}\Big).
+.. math::  \frac{\partial L}{\partial e_{ij}} = \alpha_{ij} \Big(g_{ij} - \sum_{k \in N(i)}
+\alpha_{ik}\, g_{ik}\Big).
 
-For :math:`e_k = e^l_{\mathrm{src}_k} + e^r_{\mathrm{dst}_k}`: :math:`\partial L / \partial e^r_i` sums
-:math:`\partial L / \partial e_k` over the in-edges of :math:`i`, :math:`\partial L / \partial e^l_j` over the
-out-edges of :math:`j`.
+For :math:`e_k = e^l_{\mathrm{src}_k} + e^r_{\mathrm{dst}_k}`: :math:`\partial L / \partial e^r_i`
+sums
+:math:`\partial L / \partial e_k` over the in-edges of :math:`i`,
+:math:`\partial L / \partial e^l_j` over the out-edges of :math:`j`.
 
 Sparse products need ``float32``/``float64`` on CPU or CUDA and enough work to pay for their set-up
 (:data:`SPARSE_MIN_WORK`); otherwise a plain gather + ordered sum computes the same thing.
@@ -58,14 +63,15 @@ from .graph import Graph, group_edges
 # Below this many multiply-adds (edges x heads x features) a sparse product costs more in set-up and
 # thread start-up than it saves: the toy graphs of the chapters and widgets take the plain path.
 SPARSE_MIN_WORK = 1 << 18
-# The dense operand of a sparse product is cut into blocks of rows no larger than this (a cache's size).
+# The dense operand of a sparse product is cut into blocks of rows no larger than this (a cache's
+# size).
 CACHE_BYTES = 16 << 20
 
 
 class Block(NamedTuple):
     """The edges whose far end (the source, for sums into destinations) lies in ``start:stop``, as a
-    CSR for the sparse kernels: ``indices`` relative to ``start``, int32 where that fits (about twice
-    as fast), and ``eids`` the edge ids of its entries, to pick their values."""
+    CSR for the sparse kernels: ``indices`` relative to ``start``, int32 where that fits (about
+    twice as fast), and ``eids`` the edge ids of its entries, to pick their values."""
 
     indptr: torch.Tensor
     indices: torch.Tensor
@@ -75,7 +81,8 @@ class Block(NamedTuple):
 
 
 def _sparse_ok(x: torch.Tensor, n_edges: int) -> bool:
-    """Sparse CSR products for this size, dtype and device? (MKL / cuSPARSE: float32 and float64.)"""
+    """Sparse CSR products for this size, dtype and device? (MKL / cuSPARSE: float32 and
+    float64.)"""
     return (
         x.device.type in ("cpu", "cuda")
         and x.dtype in (torch.float32, torch.float64)
@@ -95,15 +102,17 @@ def _rows(x: torch.Tensor, shape) -> torch.Tensor:
     return x.t().contiguous().view(shape)
 
 
-# --- ordered sums -----------------------------------------------------------------------------------
+# --- ordered sums
+# -----------------------------------------------------------------------------------
 def _adds_in_order(device: torch.device) -> bool:
-    """Does ``index_add_`` on ``device`` add in index order? (The CPU kernel does; GPUs use atomics.)"""
+    """Does ``index_add_`` on ``device`` add in index order? (The CPU kernel does; GPUs use
+    atomics.)"""
     return device.type == "cpu"
 
 
 def _sum_into(x: torch.Tensor, dim: int, graph: Graph, into_sources: bool = False) -> torch.Tensor:
-    """Slices of ``x`` along ``dim``, one per edge, summed into their destinations (or sources): node
-    ``v`` gets every slice ``k`` with ``dst[k] == v``, added in increasing ``k``."""
+    """Slices of ``x`` along ``dim``, one per edge, summed into their destinations (or sources):
+    node ``v`` gets every slice ``k`` with ``dst[k] == v``, added in increasing ``k``."""
     index, n = (
         (graph._src, graph.num_src_nodes) if into_sources else (graph._dst, graph.num_dst_nodes)
     )
@@ -133,7 +142,8 @@ def _column_blocks(x: torch.Tensor) -> int:
 
 
 def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
-    """The CSR by destination (or ``by_source``, by source) cut into ``count`` column blocks; cached."""
+    """The CSR by destination (or ``by_source``, by source) cut into ``count`` column blocks;
+    cached."""
 
     def build():
         # By source, the grouping itself is not kept: only the blocks are (and the int64 ids go).
@@ -172,8 +182,10 @@ def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
 
 
 def _csr_matrix(block: Block, values: torch.Tensor) -> torch.Tensor:
-    # check_invariants=False: the structure comes from the graph's own ids, checked when it was built
-    # and never handed out (callers get copies), so it cannot have changed since. PyTorch also warns once
+    # check_invariants=False: the structure comes from the graph's own ids, checked when it was
+    # built
+    # and never handed out (callers get copies), so it cannot have changed since. PyTorch also warns
+    # once
     # that sparse CSR is "beta"; we use only its long-stable core (construction, @, sampled_addmm).
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
@@ -217,8 +229,8 @@ def _spmm(graph: Graph, by_source: bool, alpha, x: torch.Tensor) -> torch.Tensor
 def _sddmm(graph: Graph, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``<g[dst_e, k], x[src_e, k]>`` for every edge ``e`` and head ``k``: ``(E, H)``.
 
-    ``g`` (N_dst, H, F), ``x`` (N_src, H, F). ``torch.sparse.sampled_addmm`` computes ``g @ x.T`` only
-    where the CSR has entries, one dot product per edge, without an (E, F) tensor; its results,
+    ``g`` (N_dst, H, F), ``x`` (N_src, H, F). ``torch.sparse.sampled_addmm`` computes ``g @ x.T``
+    only where the CSR has entries, one dot product per edge, without an (E, F) tensor; its results,
     in run order, are put back in edge order.
     """
     (block,) = _blocks(graph, False, 1)
@@ -233,7 +245,8 @@ def _sddmm(graph: Graph, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return runs.new_empty(runs.shape).index_copy_(0, block.eids, runs)  # back in edge order
 
 
-# --- the three ops ------------------------------------------------------------------------------------
+# --- the three ops
+# ------------------------------------------------------------------------------------
 class UAddV(torch.autograd.Function):
     """``e_k = el[src_k] + er[dst_k]``; backward sums each edge's gradient into its two ends."""
 
@@ -300,7 +313,8 @@ class EdgeSoftmax(torch.autograd.Function):
 
 
 class UMulESum(torch.autograd.Function):
-    """``y[i, k] = sum_j alpha[(i <- j), k] * h[j, k]`` for ``h`` (N_src, H, F), ``alpha`` (E, H) or None (ones).
+    """``y[i, k] = sum_j alpha[(i <- j), k] * h[j, k]`` for ``h`` (N_src, H, F), ``alpha`` (E, H) or
+    None (ones).
 
     Saves ``h`` and ``alpha`` (tensors the caller keeps alive anyway), nothing per edge of its own.
     """
@@ -322,7 +336,8 @@ class UMulESum(torch.autograd.Function):
         sparse = _sparse_ok(h, graph.num_edges)
         # (dL/dalpha first: its temporaries are the larger, so they come before dL/dh is held)
         if ctx.needs_input_grad[1]:  # dL/dalpha_ij = <dL/dy_i, h_j>, one dot product per edge
-            # A sampled product holds at most one entry per (i, j) pair: a multigraph with more edges
+            # A sampled product holds at most one entry per (i, j) pair: a multigraph with more
+            # edges
             # than pairs takes the plain path (sampled_addmm refuses it).
             if sparse and graph.num_edges <= graph.num_src_nodes * graph.num_dst_nodes:
                 grad_alpha = _sddmm(graph, grad, h)
@@ -351,7 +366,8 @@ def _gather_sum(graph: Graph, x: torch.Tensor, alpha, by_source: bool) -> torch.
 
 
 class UDotV(torch.autograd.Function):
-    """``s[e, k] = <x[src_e, k], y[dst_e, k]>`` for ``x`` (N_src, H, F), ``y`` (N_dst, H, F): ``(E, H)``.
+    """``s[e, k] = <x[src_e, k], y[dst_e, k]>`` for ``x`` (N_src, H, F), ``y`` (N_dst, H, F):
+    ``(E, H)``.
 
     Forward is the sampled product of :func:`_sddmm`; backward, for ``g = dL/ds``, is two weighted
     sums with ``g`` as the edge values: ``dL/dx_j = sum_{e: src_e = j} g_e y[dst_e]`` (the CSR by

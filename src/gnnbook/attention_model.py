@@ -1,4 +1,5 @@
-r"""The attention model behind every attention view: controls, attention kinds, heads, drawing style.
+r"""The attention model behind every attention view: controls, attention kinds, heads, drawing
+style.
 
 Three views show attention: the matplotlib drawings of :mod:`gnnbook.draw`, the kernel-free browser
 figure of :mod:`gnnbook.web` and the ipywidgets explorer of :mod:`gnnbook.widgets`. What they share
@@ -6,8 +7,8 @@ lives here, once:
 
 * :class:`Controls`, one state of the figures' controls, and :func:`attention_for_controls`, the
   state-to-:math:`\alpha` step, run by the real ``gnnbook.nn`` layer in float64;
-* :data:`KINDS`, the table of attention kinds: which parameters each has, which controls act on it, how
-  to build, derive and rebuild its layer, and what the browser page needs from it;
+* :data:`KINDS`, the table of attention kinds: which parameters each has, which controls act on it,
+  how to build, derive and rebuild its layer, and what the browser page needs from it;
 * :func:`pick_head` (one head, or the mean over heads for ``None``/``"mean"``) and
   :func:`in_neighbours`;
 * :data:`STYLE`, the drawing constants (colour map, fades, arc bend, label cap, size classes, size
@@ -15,14 +16,15 @@ lives here, once:
 
 The controls, for an edge :math:`j \to i` and :math:`z = W h (+ b)` per head:
 
-* ``kind``: ``"gat"`` (:math:`e_{ij} = \mathrm{LeakyReLU}(a_l^\top z_j + a_r^\top z_i)`), ``"gatv2"``
-  (:math:`e_{ij} = a^\top \mathrm{LeakyReLU}(z_j + z_i)`) or ``"dot"``
+* ``kind``: ``"gat"`` (:math:`e_{ij} = \mathrm{LeakyReLU}(a_l^\top z_j + a_r^\top z_i)`),
+  ``"gatv2"`` (:math:`e_{ij} = a^\top \mathrm{LeakyReLU}(z_j + z_i)`) or ``"dot"``
   (:math:`e_{ij} = z_j^\top z_i / \sqrt{F}`);
 * ``slope``: the LeakyReLU's negative slope (kinds that have one);
-* ``scale`` :math:`s \ge 0`: an inverse temperature, :math:`\alpha_{ij} = \operatorname{softmax}_j(s\,e_{ij})`
-  (it multiplies the attention vectors, or the dot product's logits);
-* ``perturb_node``, ``perturb``: :math:`h_p \leftarrow h_p + \text{perturb}\cdot d`, with :math:`d` a
-  fixed seeded direction (:func:`perturbation_direction`);
+* ``scale`` :math:`s \ge 0`: an inverse temperature,
+  :math:`\alpha_{ij} = \operatorname{softmax}_j(s\,e_{ij})` (it multiplies the attention vectors, or
+  the dot product's logits);
+* ``perturb_node``, ``perturb``: :math:`h_p \leftarrow h_p + \text{perturb}\cdot d`, with :math:`d`
+  a fixed seeded direction (:func:`perturbation_direction`);
 * ``node`` and ``head`` choose what is shown.
 
 Adding an attention kind: one :class:`AttentionKind` entry in :data:`KINDS` plus its score formula
@@ -80,7 +82,8 @@ STYLE = {
     "faded_colour": "#c9ccd1",
     "faded_colour_dark": "#5b6068",
     "arc_rad": 0.16,  # matplotlib's arc3 bend; the browser bends its arcs the same way
-    # where an α label may sit along its arc (0: source, 1: destination), tried in turn: near the source
+    # where an α label may sit along its arc (0: source, 1: destination), tried in turn: near the
+    # source
     # first, where the edges into one node are still apart
     "label_at": (0.3, 0.4, 0.22, 0.5, 0.6, 0.15, 0.7),
     "label_cap": 8,  # at most this many α labels (the largest)
@@ -137,10 +140,9 @@ class AttentionKind:
     r"""One attention kind of the figures.
 
     ``vectors`` maps the page's JSON name of each attention vector to the layer's attribute (shape
-    ``(1, H, F)``); ``controls``: the controls beyond ``scale`` that act on it; ``build(gnn, in_feats,
-    out_feats, num_heads, slope, shared, bias)`` makes an empty ``gnnbook.nn`` layer of this kind
-    (``shared``: one projection for both ends). ``scale`` multiplies the vectors, or, for a kind
-    without vectors, the projection by :math:`\sqrt{s}` (so the bilinear logits are multiplied by
+    ``(1, H, F)``); ``controls``: the controls beyond ``scale`` that act on it; ``build(gnn,
+    in_feats, out_feats, num_heads, slope, shared,
+    bias)`` makes an empty ``gnnbook.nn`` layer of this kind (``shared``: one projection for both ends). ``scale`` multiplies the vectors, or, for a kind without vectors, the projection by :math:`\sqrt{s}` (so the bilinear logits are multiplied by
     :math:`s`)."""
 
     key: str
@@ -242,10 +244,12 @@ def slope_of(layer) -> float:
     return 0.2
 
 
-# --- the control state and what it does to a layer -------------------------------------------------
+# --- the control state and what it does to a layer
+# -------------------------------------------------
 @dataclasses.dataclass
 class Controls:
-    """One state of the figures' controls (the browser figure and the explorer use the same fields)."""
+    """One state of the figures' controls (the browser figure and the explorer use the same
+    fields)."""
 
     node: int = 0
     head: int | str | None = 0
@@ -257,7 +261,8 @@ class Controls:
 
     @classmethod
     def of(cls, state=None, **changes) -> Controls:
-        """A :class:`Controls` from another one, a dict (e.g. the browser's ``data-state``) or nothing."""
+        """A :class:`Controls` from another one, a dict (e.g. the browser's ``data-state``) or
+        nothing."""
         if state is None:
             base = cls()
         elif isinstance(state, Controls):
@@ -277,9 +282,9 @@ def _finite(name: str, value) -> float:
 
 def controlled_layer(layer, controls: Controls) -> torch.nn.Module:
     r"""A float64, eval-mode copy of ``layer`` with the controls applied: the LeakyReLU slope set to
-    ``controls.slope``; the attention vectors multiplied by ``controls.scale`` (a kind without vectors:
-    the projection by :math:`\sqrt{\text{scale}}`, so the logits :math:`z_j^\top z_i` are multiplied by
-    the scale). ``layer`` itself is not touched."""
+    ``controls.slope``; the attention vectors multiplied by ``controls.scale`` (a kind without
+    vectors: the projection by :math:`\sqrt{\text{scale}}`, so the logits :math:`z_j^\top z_i` are
+    multiplied by the scale). ``layer`` itself is not touched."""
     kind = KINDS[layer_kind(layer)]
     scale = _finite("scale", controls.scale)
     if scale < 0:
@@ -311,7 +316,8 @@ def perturbation_direction(feat: torch.Tensor, seed: int = 0) -> torch.Tensor:
 
 
 def in_neighbours(graph, node: int) -> list:
-    """The distinct in-neighbours :math:`j` of ``node`` (edges :math:`j \\to` node), in edge order."""
+    """The distinct in-neighbours :math:`j` of ``node`` (edges :math:`j \\to` node), in edge
+    order."""
     graph = as_graph(graph)
     return list(dict.fromkeys(graph.src[graph.dst == int(node)].tolist()))
 
@@ -330,7 +336,8 @@ def pick_head(alpha, head):
     num_heads = alpha.shape[1]
     if isinstance(head, bool) or not 0 <= index < num_heads:
         raise ValueError(
-            f"head must be in 0..{num_heads - 1} (the attention has {num_heads} head(s)), got {head!r}"
+            f"head must be in 0..{num_heads - 1} (the attention has {num_heads} head(s)), got "
+            f"{head!r}"
         )
     return alpha[:, index]
 
@@ -381,7 +388,8 @@ def attention_for_controls(
     return att.reshape(att.shape[0], -1)
 
 
-# --- layers for figures ------------------------------------------------------------------------------
+# --- layers for figures
+# ------------------------------------------------------------------------------
 def _nn():
     from . import nn as gnn  # imported when needed: the views work with given layers without it
 
@@ -390,7 +398,8 @@ def _nn():
 
 def _fill(layer, weight, bias, vector) -> torch.nn.Module:
     """Copy one projection ``weight``/``bias`` (None: zero) into every projection of ``layer`` and
-    ``vector`` ``(1, H, F)`` into every attention vector; zero the output bias. Returns the layer."""
+    ``vector`` ``(1, H, F)`` into every attention vector; zero the output bias. Returns the
+    layer."""
     with torch.no_grad():
         for lin in _projections(layer):
             lin.weight.copy_(weight)
@@ -404,10 +413,11 @@ def _fill(layer, weight, bias, vector) -> torch.nn.Module:
 
 
 def derive_layers(layer) -> dict:
-    """``{kind: layer}`` for every kind of :data:`KINDS`, from one layer: the others share its projection
+    """``{kind: layer}`` for every kind of :data:`KINDS`, from one layer: the others share its
+    projection
     :math:`W` (no projection bias) and take its first attention vector as each of theirs (GAT's
-    :math:`a_l` becomes GATv2's :math:`a`; GATv2's :math:`a` becomes GAT's :math:`a_l = a_r`); from a
-    kind without vectors they get a seeded draw. Everything is float64."""
+    :math:`a_l` becomes GATv2's :math:`a`; GATv2's :math:`a` becomes GAT's :math:`a_l = a_r`); from
+    a kind without vectors they get a seeded draw. Everything is float64."""
     own = layer_kind(layer)
     out = {own: copy.deepcopy(layer).to(torch.float64)}
     src, _ = _linears(layer)
@@ -439,9 +449,11 @@ def make_layers(
     seed: int = 0,
     negative_slope: float = 0.2,
 ) -> dict:
-    r"""``{kind: layer}`` of ``gnnbook.nn`` layers (float64) with weights drawn from ``seed`` only (the
-    global RNG is untouched): :math:`W \sim \mathcal{N}(0, 1/\text{in\_feats})` shared by all kinds,
-    :math:`a_l, a_r \sim \mathcal{N}(0, 2.25/\text{out\_feats})`, biases zero; the other kinds follow
+    r"""``{kind: layer}`` of ``gnnbook.nn`` layers (float64) with weights drawn from ``seed`` only
+    (the global RNG is untouched): :math:`W \sim \mathcal{N}(0, 1/\text{in\_feats})` shared by all
+    kinds,
+    :math:`a_l, a_r \sim \mathcal{N}(0, 2.25/\text{out\_feats})`, biases zero; the other kinds
+    follow
     :func:`derive_layers`. The explorer's layers when it is given none (the tests use them too)."""
     gnn = _nn()
     gen = torch.Generator().manual_seed(int(seed))
@@ -468,7 +480,8 @@ def default_features(num_nodes: int, in_feats: int = 5, *, seed: int = 0) -> tor
     return torch.randn(num_nodes, in_feats, generator=gen, dtype=torch.float64)
 
 
-# --- label placement -------------------------------------------------------------------------------
+# --- label placement
+# -------------------------------------------------------------------------------
 def _label_box(spot, text: str, font: float):
     """A label's box ``(x0, y0, x1, y1)`` around ``spot``: about 0.62 font sizes per character."""
     half_w, half_h = 0.31 * font * len(text) + 0.45 * font, 0.85 * font
@@ -477,8 +490,8 @@ def _label_box(spot, text: str, font: float):
 
 def place_labels(spots, texts, font: float, discs, radius: float) -> list:
     """For each label (in order), the first of its candidate ``spots`` whose box meets no node disc
-    (centres ``discs``, ``radius``) and no label placed before it, or ``None`` (the label is left out)
-    when every spot meets something. All lengths in one unit (``font``: the font size).
+    (centres ``discs``, ``radius``) and no label placed before it, or ``None`` (the label is left
+    out) when every spot meets something. All lengths in one unit (``font``: the font size).
     ``attention.js`` (``placeLabels``) does the same in SVG pixels."""
     placed, chosen = [], []
     for candidates, text in zip(spots, texts):
@@ -500,7 +513,8 @@ def place_labels(spots, texts, font: float, discs, radius: float) -> list:
     return chosen
 
 
-# --- the page's parameters of a layer, and back --------------------------------------------------------
+# --- the page's parameters of a layer, and back
+# --------------------------------------------------------
 def _floats(t) -> list:
     return torch.as_tensor(t).detach().to("cpu", torch.float64).tolist()
 
@@ -546,7 +560,8 @@ def layers_from_params(params: dict) -> dict:
                 lin.weight.copy_(t(w))
                 if (b is None) != (lin.bias is None):
                     raise ValueError(
-                        f"params: {key}'s projection bias does not match a gnnbook.nn {kind.classes[0]}"
+                        f"params: {key}'s projection bias does not match a gnnbook.nn "
+                        f"{kind.classes[0]}"
                     )
                 if b is not None:
                     lin.bias.copy_(t(b))

@@ -344,7 +344,8 @@ def _gatv2_from_pyg(module):
     return layer
 
 
-# --- TransformerConv: the same parameter names on both sides ---------------------------------------
+# --- TransformerConv: the same parameter names on both sides
+# ---------------------------------------
 def _transformer_to_pyg(layer, concat):
     from torch_geometric.nn import TransformerConv
 
@@ -400,7 +401,8 @@ def _load_named(target, state) -> None:
     )
 
 
-# --- GPS: the local layer through its own conversion, the rest by name ------------------------------
+# --- GPS: the local layer through its own conversion, the rest by name
+# ------------------------------
 def _gps_norm_to_pyg(kind):
     return {
         "batch_norm": ("batch_norm", None),
@@ -417,7 +419,8 @@ def _gps_norm_from_pyg(norm):
         return "batch_norm"
     _refuse(
         kind != "LayerNorm" or norm.mode != "node",
-        f"GPSLayer's norms are BatchNorm, per-node LayerNorm or none; PyG's {norm!r} is none of them",
+        f"GPSLayer's norms are BatchNorm, per-node LayerNorm or none; PyG's {norm!r} is none of "
+        "them",
     )
     return "layer_norm"
 
@@ -508,7 +511,8 @@ def to_pyg(layer, *, concat: bool = True):
     Supports GraphConv -> GCNConv, SAGEConv -> SAGEConv, GATConv -> GATConv, GATv2Conv -> GATv2Conv,
     TransformerConv -> TransformerConv, GPSLayer -> GPSConv (its local layer converted too);
     ``concat`` matters only for the attention layers (a
-    TransformerConv merges its heads itself: ``concat`` must be its own). Parameters are copies (same dtype and device).
+    TransformerConv merges its heads itself: ``concat`` must be its own). Parameters are copies
+    (same dtype and device).
     """
     convert = _TO_PYG.get(type(layer))
     _refuse(
@@ -520,8 +524,8 @@ def to_pyg(layer, *, concat: bool = True):
 
 
 def from_pyg(module):
-    """The gnnbook layer holding ``module``'s weights (GCNConv, SAGEConv, GATConv, GATv2Conv, TransformerConv
-    or GPSConv).
+    """The gnnbook layer holding ``module``'s weights (GCNConv, SAGEConv, GATConv, GATv2Conv,
+    TransformerConv or GPSConv).
 
     Its output is PyG's after :func:`merge_heads` ``(rst, module.concat)``. Layers are built with
     ``allow_zero_in_degree=True``, since PyG never refuses such nodes.

@@ -3,7 +3,8 @@ PubMed, and a synthetic contextual stochastic block model.
 
 Both return a :class:`NodeDataset`: an undirected :class:`gnnbook.Graph` (each edge in both
 directions, no duplicates, no self-loops), features, labels and train/validation/test masks.
-The Planetoid loader needs scipy (and tqdm to show download progress): ``pip install gnnbook[data]``.
+The Planetoid loader needs scipy (and tqdm to show download progress):
+``pip install gnnbook[data]``.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ class NodeDataset:
 
     def __repr__(self) -> str:
         return (
-            f"NodeDataset(name={self.name!r}, num_nodes={self.graph.num_nodes}, num_edges={self.graph.num_edges}, "
+            f"NodeDataset(name={self.name!r}, num_nodes={self.graph.num_nodes}, "
+            f"num_edges={self.graph.num_edges}, "
             f"num_features={self.num_features}, num_classes={self.num_classes}, train/val/test="
             f"{int(self.train_mask.sum())}/{int(self.val_mask.sum())}/{int(self.test_mask.sum())})"
         )
@@ -172,7 +174,8 @@ class RestrictedUnpickler(pickle.Unpickler):
 
 def _size_limit(file: str, expected: str) -> tuple[int, bool]:
     """``(limit, exact)``: the published size of ``file`` when its expected sum is the published one
-    (the file must have exactly that many bytes), else :data:`MAX_FILE_BYTES` (at most that many)."""
+    (the file must have exactly that many bytes), else :data:`MAX_FILE_BYTES` (at most that
+    many)."""
     if file in SIZES and SHA256.get(file) == expected:
         return SIZES[file], True
     return MAX_FILE_BYTES, False
@@ -215,7 +218,8 @@ def _download(url: str, target: Path, expected: str) -> None:
                 _check_size(f"the download of {url}", size, target.name, expected)
                 if digest.hexdigest() != expected:
                     raise ValueError(
-                        f"the download of {url} has SHA-256 {digest.hexdigest()}, expected {expected}: "
+                        f"the download of {url} has SHA-256 {digest.hexdigest()}, expected "
+                        f"{expected}: "
                         f"not the published file, so it was not kept"
                     )
             except BaseException:
@@ -253,7 +257,8 @@ def _fetch_missing(
             ) as error:
                 still = [f for f in files if not (folder / f).exists()]
                 raise RuntimeError(
-                    f"could not download {base_url + file} ({error}). Without network, download these "
+                    f"could not download {base_url + file} ({error}). Without network, download "
+                    "these "
                     f"files from {base_url} and put them into {folder}: {', '.join(still)}"
                 ) from error
     except BaseException:
@@ -284,7 +289,8 @@ def _read_regular(path: Path, expected: str) -> bytes:
             f"put the file itself there"
         )
     _check_size(path, info.st_size, path.name, expected)
-    # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does not wait for a writer.
+    # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does not wait for a
+    # writer.
     fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as handle:
         opened = os.fstat(handle.fileno())
@@ -296,8 +302,9 @@ def _read_regular(path: Path, expected: str) -> bytes:
 
 
 def _verified_bytes(path: Path, expected: str, url: str | None = None) -> bytes:
-    """The bytes of ``path``, once they are a regular file's inside the cache folder ``path.parent``,
-    of the right size, with SHA-256 ``expected``; ``url`` is where a good copy comes from."""
+    """The bytes of ``path``, once they are a regular file's inside the cache folder
+    ``path.parent``, of the right size, with SHA-256 ``expected``; ``url`` is where a good copy
+    comes from."""
     data = _read_regular(path, expected)
     # The sum of the very bytes that get parsed, so the file cannot change between check and use.
     actual = hashlib.sha256(data).hexdigest()
@@ -306,14 +313,16 @@ def _verified_bytes(path: Path, expected: str, url: str | None = None) -> bytes:
             f"put a good copy from {url} at that path" if url else "put a good copy at that path"
         )
         raise ValueError(
-            f"checksum mismatch for {path}: expected SHA-256 {expected}, got {actual}. The file is damaged "
+            f"checksum mismatch for {path}: expected SHA-256 {expected}, got {actual}. The file is "
+            "damaged "
             f"or not the published one: delete it to download it again, or {source}."
         )
     return data
 
 
 def _sha256_overrides(sha256) -> dict:
-    """The caller's ``sha256`` overrides, checked (known file names, 64 hex digits) and in lower case."""
+    """The caller's ``sha256`` overrides, checked (known file names, 64 hex digits) and in lower
+    case."""
     if sha256 is None:
         return {}
     if not isinstance(sha256, dict):
@@ -333,11 +342,12 @@ def _sha256_overrides(sha256) -> dict:
 
 
 def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeDataset:
-    r"""Cora, CiteSeer or PubMed with the standard Planetoid split (Yang et al. 2016; Kipf & Welling 2017).
+    r"""Cora, CiteSeer or PubMed with the standard Planetoid split (Yang et al. 2016; Kipf & Welling
+    2017).
 
-    Missing files are downloaded from ``PLANETOID_URL`` into ``<root>/planetoid/`` (``root`` defaults
-    to :func:`cache_dir`). Only regular files inside that folder are read (no devices, FIFOs, or
-    links that lead out of it), each after its size (:data:`SIZES`, else at most
+    Missing files are downloaded from ``PLANETOID_URL`` into ``<root>/planetoid/`` (``root``
+    defaults to :func:`cache_dir`). Only regular files inside that folder are read (no devices,
+    FIFOs, or links that lead out of it), each after its size (:data:`SIZES`, else at most
     :data:`MAX_FILE_BYTES`) and then its SHA-256 are checked, and the pickles are read by
     :class:`RestrictedUnpickler`, never by plain :func:`pickle.load`.
 
@@ -347,7 +357,8 @@ def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeD
     Split: the first ``len(y)`` nodes train (Cora: 140), the next 500 validate, the 1000 nodes
     in ``test.index`` test. CiteSeer's test ids have gaps (isolated nodes absent from the files):
     those nodes get zero features and label 0 and lie in no split, as in Kipf's loader.
-    Features are row-normalised, :math:`\tilde x_{i} = x_{i} / \sum_f x_{if}` (all-zero rows stay zero).
+    Features are row-normalised, :math:`\tilde x_{i} = x_{i} / \sum_f x_{if}` (all-zero rows stay
+    zero).
 
     Used in chapter "Attention on real graphs".
     """
@@ -385,7 +396,8 @@ def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeD
     num_train, num_known = len(y), len(allx)
     if test_ids.min() != num_known:
         raise ValueError(
-            f"{key}: test ids should start right after the {num_known} rows of allx, got {test_ids.min()}"
+            f"{key}: test ids should start right after the {num_known} rows of allx, got "
+            f"{test_ids.min()}"
         )
     num_nodes = int(test_ids.max()) + 1  # CiteSeer: larger than num_known + len(tx) (the gaps)
     features = np.zeros((num_nodes, allx.shape[1]), dtype=np.float64)
@@ -442,12 +454,12 @@ def csbm(
         \begin{cases} p_{\mathrm{in}} & y_i = y_j \\ p_{\mathrm{out}} & y_i \neq y_j \end{cases}
 
     and features are a class mean plus standard Gaussian noise,
-    :math:`x_i = \mu\, u_{y_i} + \varepsilon_i` with random unit vectors :math:`u_c \in \mathbb{R}^F`
-    and :math:`\varepsilon_i \sim \mathcal{N}(0, I_F)`. The train/val/test masks are a random split
-    with the fractions ``split``. Everything is drawn from one ``torch.Generator`` seeded with
-    ``seed``, so a seed gives the same dataset every time. Memory is :math:`O(N^2)` (every pair is
-    drawn): meant for a few thousand nodes, and at most :data:`CSBM_MAX_NODES`. ``mu``, ``p_in`` and
-    ``p_out`` must be finite.
+    :math:`x_i = \mu\, u_{y_i} + \varepsilon_i` with random unit vectors
+    :math:`u_c \in \mathbb{R}^F` and :math:`\varepsilon_i \sim \mathcal{N}(0, I_F)`. The
+    train/val/test masks are a random split with the fractions ``split``. Everything is drawn from
+    one ``torch.Generator`` seeded with ``seed``, so a seed gives the same dataset every time.
+    Memory is :math:`O(N^2)` (every pair is drawn): meant for a few thousand nodes, and at most
+    :data:`CSBM_MAX_NODES`. ``mu``, ``p_in`` and ``p_out`` must be finite.
 
     Used in chapter "Attention on real graphs", to vary homophily (``p_in`` against ``p_out``)
     and see when attention helps.
@@ -520,8 +532,10 @@ def csbm(
     )
 
 
-# --- heterophilous graphs (Platonov et al. 2023) ----------------------------------------------------
-# The .npz archives of yandex-research/heterophilous-graphs (folder data/, MIT licence). The sums are
+# --- heterophilous graphs (Platonov et al. 2023)
+# ----------------------------------------------------
+# The .npz archives of yandex-research/heterophilous-graphs (folder data/, MIT licence). The sums
+# are
 # those of the copies CI seeds from (../shared/data/heterophilous/SHA256SUMS).
 HETEROPHILOUS_URL = "https://github.com/yandex-research/heterophilous-graphs/raw/main/data/"
 HETEROPHILOUS_SHA256 = {
@@ -594,9 +608,10 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
     of Platonov et al. (2023), with their 10 fixed train/validation/test splits.
 
     The file ``<name>.npz`` is downloaded from :data:`HETEROPHILOUS_URL` into
-    ``<root>/heterophilous/`` (``root`` defaults to :func:`cache_dir`, as for :func:`load_planetoid`).
-    Its SHA-256 (:data:`HETEROPHILOUS_SHA256`) is checked before it is read, and it is read with
-    ``numpy.load(..., allow_pickle=False)``: a file holding Python objects is refused.
+    ``<root>/heterophilous/`` (``root`` defaults to :func:`cache_dir`, as for
+    :func:`load_planetoid`). Its SHA-256 (:data:`HETEROPHILOUS_SHA256`) is checked before it is
+    read, and it is read with ``numpy.load(..., allow_pickle=False)``: a file holding Python objects
+    is refused.
 
     The files store each undirected edge once, :math:`\{u, v\}` as one row ``(u, v)``; the graph
     returned holds both directions, :math:`u \to v` and :math:`v \to u` (so ``num_edges`` is twice
@@ -613,7 +628,8 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
     key = str(name).lower().replace("-", "_")
     if key not in HETEROPHILOUS_NAMES:
         raise ValueError(
-            f"unknown heterophilous dataset {name!r}; choose one of {', '.join(HETEROPHILOUS_NAMES)}"
+            f"unknown heterophilous dataset {name!r}; choose one of "
+            f"{', '.join(HETEROPHILOUS_NAMES)}"
         )
     file = f"{key}.npz"
     folder = Path(root if root is not None else cache_dir()) / "heterophilous"
@@ -627,7 +643,8 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
     masks = [torch.from_numpy(arrays[f"{part}_masks"]).bool() for part in ("train", "val", "test")]
     if edges.dim() != 2 or edges.shape[1] != 2 or labels.shape != (num_nodes,):
         raise ValueError(
-            f"{file}: edges must be (E, 2) and labels (N,), got {tuple(edges.shape)}, {tuple(labels.shape)}"
+            f"{file}: edges must be (E, 2) and labels (N,), got {tuple(edges.shape)}, "
+            f"{tuple(labels.shape)}"
         )
     if any(m.dim() != 2 or m.shape[1] != num_nodes for m in masks):
         raise ValueError(f"{file}: split masks must have shape (num_splits, {num_nodes})")

@@ -1,9 +1,9 @@
 r"""Drawings of attention: the graph with edges weighted by :math:`\alpha`, heads side by side, the
 destination-by-source matrix, and the entropy of each node's incoming attention.
 
-Every function takes a :class:`gnnbook.Graph` (or a DGL graph) and attention in any of the shapes the
-layers return: ``(E, H, 1)`` (DGL's and ``gnnbook.nn``'s ``get_attention=True``), ``(E, H)`` or ``(E,)``,
-with edges in the graph's edge order. Only matplotlib and networkx are needed.
+Every function takes a :class:`gnnbook.Graph` (or a DGL graph) and attention in any of the shapes
+the layers return: ``(E, H, 1)`` (DGL's and ``gnnbook.nn``'s ``get_attention=True``), ``(E, H)`` or
+``(E,)``, with edges in the graph's edge order. Only matplotlib and networkx are needed.
 
 Used by the chapters "GAT" and "Attention on real graphs". The drawing constants are
 :data:`gnnbook.attention_model.STYLE`, shared with the browser figure of :mod:`gnnbook.web`.
@@ -43,8 +43,9 @@ _DESCRIPTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def colormap(cmap=CMAP):
-    r"""The Colormap of attention drawings: ``cmap`` by name or as given; the default ``CMAP`` starts
-    ``STYLE["cmap_start"]`` into reversed viridis so that edges with tiny :math:`\alpha` stay visible."""
+    r"""The Colormap of attention drawings: ``cmap`` by name or as given; the default ``CMAP``
+    starts ``STYLE["cmap_start"]`` into reversed viridis so that edges with tiny :math:`\alpha` stay
+    visible."""
     from matplotlib import colormaps
     from matplotlib.colors import ListedColormap
 
@@ -111,8 +112,8 @@ def _describe(fig, sentence: str) -> None:
 
 def alt_text(figure) -> str:
     """A description of what a figure (or the figure of an Axes) drawn by this module shows, for its
-    alt text: one sentence per drawing in it. Chapters put it in the image's alt text, e.g. by showing
-    the figure with :func:`show`."""
+    alt text: one sentence per drawing in it. Chapters put it in the image's alt text, e.g. by
+    showing the figure with :func:`show`."""
     fig = getattr(figure, "figure", figure)
     sentences = _DESCRIPTIONS.get(fig)
     if not sentences:
@@ -121,9 +122,9 @@ def alt_text(figure) -> str:
 
 
 def show(figure, alt=None, dpi: int = 100):
-    """Display a figure as a PNG with alt text (``alt``, default :func:`alt_text`): an ``<img alt=...>``
-    in ``text/html`` next to the plain ``image/png``, then close it: the site and Jupyter both show
-    the ``<img>`` with its alt text."""
+    """Display a figure as a PNG with alt text (``alt``, default :func:`alt_text`): an
+    ``<img alt=...>`` in ``text/html`` next to the plain ``image/png``, then close it: the site and
+    Jupyter both show the ``<img>`` with its alt text."""
     import base64
     import html
     import io
@@ -137,7 +138,8 @@ def show(figure, alt=None, dpi: int = 100):
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     png = buf.getvalue()
     tag = (
-        f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{html.escape(alt)}" '
+        f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" '
+        f'alt="{html.escape(alt)}" '
         'style="max-width: 100%; height: auto">'
     )
     display({"image/png": png, "text/html": tag, "text/plain": alt}, raw=True)
@@ -145,12 +147,13 @@ def show(figure, alt=None, dpi: int = 100):
 
 
 def graph_layout(graph, seed: int = 0) -> dict:
-    """Node positions ``{node: np.array([x, y])}``, the same on every run for the same graph and seed.
+    """Node positions ``{node: np.array([x, y])}``, the same on every run for the same graph and
+    seed.
 
-    Kamada-Kawai (networkx, needs scipy) for graphs of up to 200 nodes, else a seeded spring layout, of
-    the undirected simple graph behind ``graph`` (directions merged, self-loops dropped), centred and
-    scaled into ``[-1, 1]``. ``gnnbook.web`` uses it too, so a figure looks the same in Python and in
-    the browser.
+    Kamada-Kawai (networkx, needs scipy) for graphs of up to 200 nodes, else a seeded spring layout,
+    of the undirected simple graph behind ``graph`` (directions merged, self-loops dropped), centred
+    and scaled into ``[-1, 1]``. ``gnnbook.web`` uses it too, so a figure looks the same in Python
+    and in the browser.
     """
     import networkx as nx
 
@@ -195,8 +198,8 @@ def _positions(graph, pos, seed: int) -> np.ndarray:
 def attention_colorbar(
     figure, axes, vmax: float, *, cmap=CMAP, label=r"attention $\alpha_{ij}$", **kwargs
 ):
-    r"""One colour bar :math:`[0, v_{\max}]` for several drawings that share it (pass the same ``vmax``
-    and ``colorbar=False`` to each :func:`draw_attention`). Returns the Colorbar."""
+    r"""One colour bar :math:`[0, v_{\max}]` for several drawings that share it (pass the same
+    ``vmax`` and ``colorbar=False`` to each :func:`draw_attention`). Returns the Colorbar."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
@@ -211,12 +214,14 @@ def attention_colorbar(
 
 # --- the graph drawing -----------------------------------------------------------------------
 class AttentionDrawing:
-    r"""The artists of one attention drawing on ``ax``, made once; :meth:`update` restyles them for new
-    attention, focused node or head (the explorer redraws this way, much faster than drawing again).
+    r"""The artists of one attention drawing on ``ax``, made once; :meth:`update` restyles them for
+    new attention, focused node or head (the explorer redraws this way, much faster than drawing
+    again).
 
-    Edge widths are :math:`w_{\min} + (w_{\max} - w_{\min})\,\alpha_{ij}/v_{\max}`; edges not into the
-    focused node recede (thin, light grey); labels are placed where they meet no node and no other
-    label (:func:`gnnbook.attention_model.place_labels`). Constants: :data:`gnnbook.attention_model.STYLE`.
+    Edge widths are :math:`w_{\min} + (w_{\max} - w_{\min})\,\alpha_{ij}/v_{\max}`; edges not into
+    the focused node recede (thin, light grey); labels are placed where they meet no node and no
+    other label (:func:`gnnbook.attention_model.place_labels`). Constants:
+    :data:`gnnbook.attention_model.STYLE`.
     """
 
     def __init__(
@@ -287,7 +292,8 @@ class AttentionDrawing:
         if u == v:  # self-loop: a ring on the side away from the centre
             r = self._loop_radius()
             artist = Circle(self.xy[u] + self._outward(u) * (r * 1.35), r, fill=False)
-        else:  # ends moved off the node discs here, once: matplotlib's own shrinking costs every draw
+        # ends moved off the node discs here, once: matplotlib's own shrinking costs every draw
+        else:
             gap = (math.sqrt(self.node_size) / 2.0 + 1) * self._points_to_data()
             q = self._control_point(u, v)
             ends = [
@@ -327,7 +333,8 @@ class AttentionDrawing:
         ]
 
     def _label_spots(self, k: int) -> list:
-        """Where edge ``k``'s α label may go, in order of preference (as ``attention.js`` does it)."""
+        """Where edge ``k``'s α label may go, in order of preference (as ``attention.js`` does
+        it)."""
         u, v = self.src[k], self.dst[k]
         if u == v:
             out, dist = self._outward(u), self._loop_radius() * 2.35 + 0.05 * self.span
@@ -467,14 +474,16 @@ class AttentionDrawing:
     def _sentence(self, alpha, focus, words) -> str:
         g = self.graph
         text = (
-            f"A graph of {g.num_nodes} nodes and {g.num_edges} edges whose width and colour show attention "
+            f"A graph of {g.num_nodes} nodes and {g.num_edges} edges whose width and colour show "
+            "attention "
             f"α{f' ({words})' if words else ''}"
         )
         into = [k for k in range(len(self.src)) if self.dst[k] == focus]
         if into:
             best = max(into, key=lambda k: alpha[k])
             text += (
-                f"; node {self.names[focus]}'s {len(into)} incoming edges are highlighted, the strongest "
+                f"; node {self.names[focus]}'s {len(into)} incoming edges are highlighted, the "
+                "strongest "
                 f"from node {self.names[self.src[best]]} with α {alpha[best]:.2f}"
             )
         return text + "."
@@ -500,16 +509,19 @@ def draw_attention(
     colorbar: bool = True,
     title=None,
 ):
-    r"""Draw ``graph`` with every edge's width and colour following its attention :math:`\alpha_{ij}`.
+    r"""Draw ``graph`` with every edge's width and colour following its attention
+    :math:`\alpha_{ij}`.
 
-    An edge :math:`j \to i` carries :math:`\alpha_{ij} = \operatorname{softmax}_{j \in N(i)}(e_{ij})`,
-    so the edges *into* each node sum to one. Width is
-    :math:`w_{\min} + (w_{\max} - w_{\min})\,\alpha_{ij} / v_{\max}` (monotone in :math:`\alpha`) and
-    the colour bar shows :math:`[0, v_{\max}]`. Both directions of an undirected edge are drawn as two
-    arcs bending to opposite sides; a self-loop is a small ring on the node's outer side.
+    An edge :math:`j \to i` carries
+    :math:`\alpha_{ij} = \operatorname{softmax}_{j \in N(i)}(e_{ij})`, so the edges *into* each node
+    sum to one. Width is
+    :math:`w_{\min} + (w_{\max} - w_{\min})\,\alpha_{ij} / v_{\max}` (monotone in :math:`\alpha`)
+    and the colour bar shows :math:`[0, v_{\max}]`. Both directions of an undirected edge are drawn
+    as two arcs bending to opposite sides; a self-loop is a small ring on the node's outer side.
 
     Args:
-        graph: a :class:`gnnbook.Graph` (homogeneous, at most ``STYLE["max_draw_nodes"]`` nodes; draw a
+        graph: a :class:`gnnbook.Graph` (homogeneous, at most ``STYLE["max_draw_nodes"]`` nodes;
+        draw a
             node's neighbourhood of a larger graph) or DGL graph.
         attention: ``(E, H, 1)``, ``(E, H)`` or ``(E,)``, in edge order, finite.
         node: the focused node: highlighted, its incoming edges drawn on top and labelled with
@@ -517,11 +529,13 @@ def draw_attention(
         head: which head to draw; ``None`` or ``"mean"`` averages the heads (said in the title).
         ax: the matplotlib Axes to draw on (a new figure when ``None``).
         pos: ``{node: (x, y)}``; default :func:`graph_layout` with ``seed``.
-        vmax: the :math:`\alpha` of the widest, darkest edge (default the largest drawn). Panels that
+        vmax: the :math:`\alpha` of the widest, darkest edge (default the largest drawn). Panels
+        that
             are compared need the same ``vmax`` (and :func:`attention_colorbar` for one bar).
         annotate: label the focused node's incoming edges (default: when a node is focused).
-        fmt: format of the printed :math:`\alpha`; ``max_labels``: at most this many labels (the largest).
-        width_range: line widths (points) of :math:`\alpha = 0` and :math:`\alpha = v_{\max}`.
+        fmt: format of the printed :math:`\alpha`; ``max_labels``: at most this many labels (the
+        largest). width_range: line widths (points) of :math:`\alpha = 0` and
+        :math:`\alpha = v_{\max}`.
 
     Returns:
         The Axes. Each edge's artist has gid ``"edge-<k>"`` (``k`` its edge id). :func:`alt_text` of
@@ -566,7 +580,8 @@ def _attention_drawing(
     node_size,
     **options,
 ) -> AttentionDrawing:
-    """:func:`draw_attention`'s steps: check, lay out, make the artists, style them, add the colour bar."""
+    """:func:`draw_attention`'s steps: check, lay out, make the artists, style them, add the colour
+    bar."""
     import matplotlib.pyplot as plt
 
     graph = as_graph(graph)
@@ -575,7 +590,8 @@ def _attention_drawing(
         graph,
         "max_draw_nodes",
         "draw_attention",
-        "draw a node's neighbourhood (a subgraph) instead, or the entropy histogram for the whole graph",
+        "draw a node's neighbourhood (a subgraph) instead, or the entropy histogram for the whole "
+        "graph",
     )
     alpha = pick_head(_as_heads(graph, attention), head)
     xy = _positions(graph, pos, seed)
@@ -617,12 +633,13 @@ def draw_attention_heads(
     panel_size: float = 3.6,
     **kwargs,
 ):
-    r"""One :func:`draw_attention` panel per head, side by side, sharing layout, :math:`\alpha` scale
-    (``vmax``, default the largest :math:`\alpha` of the heads drawn) and one colour bar: the heads of
-    one layer often attend very differently.
+    r"""One :func:`draw_attention` panel per head, side by side, sharing layout, :math:`\alpha`
+    scale (``vmax``, default the largest :math:`\alpha` of the heads drawn) and one colour bar: the
+    heads of one layer often attend very differently.
 
     Args:
-        heads: the heads to draw (default all); ``ncols``: panels per row. Other keyword arguments go
+        heads: the heads to draw (default all); ``ncols``: panels per row. Other keyword arguments
+        go
             to :func:`draw_attention`.
 
     Returns:
@@ -697,14 +714,14 @@ def attention_heatmap(
 ):
     r"""The attention matrix :math:`A_{ij} = \alpha_{ij}`: rows are destinations :math:`i`, columns
     sources :math:`j`; every row sums to one over :math:`N(i)`. Pairs that are not edges are masked
-    (drawn light grey), so a zero :math:`\alpha` and a missing edge look different. Duplicate edges add.
-    It is the :math:`\operatorname{softmax}(QK^\top)` matrix with the graph as its mask.
+    (drawn light grey), so a zero :math:`\alpha` and a missing edge look different. Duplicate edges
+    add. It is the :math:`\operatorname{softmax}(QK^\top)` matrix with the graph as its mask.
 
     Args:
         head: a head, or ``None``/``"mean"`` for the mean over heads.
         rows, columns: the destinations and sources to draw, in that order (default all); e.g. the
-            queries and the keys of a bipartite lookup. At most ``STYLE["max_heatmap_nodes"]`` of each
-            (a dense matrix): for a larger graph draw a block, a node's neighbourhood, or
+            queries and the keys of a bipartite lookup. At most ``STYLE["max_heatmap_nodes"]`` of
+            each (a dense matrix): for a larger graph draw a block, a node's neighbourhood, or
             :func:`attention_entropy_histogram`.
         annotate: print each :math:`\alpha` in its cell (default: at most 12 rows and columns).
         colorbar: draw the colour bar (default on); ``vmin``, ``vmax``: its range (default 0 and the
@@ -765,7 +782,8 @@ def attention_heatmap(
 
 
 def _node_list(name: str, nodes, count: int) -> np.ndarray:
-    """``nodes`` (default all ``count``) as distinct ids in range, at most ``STYLE["max_heatmap_nodes"]``."""
+    """``nodes`` (default all ``count``) as distinct ids in range, at most
+    ``STYLE["max_heatmap_nodes"]``."""
     ids = (
         np.arange(count)
         if nodes is None
@@ -777,7 +795,8 @@ def _node_list(name: str, nodes, count: int) -> np.ndarray:
         raise ValueError(f"{name} must be distinct node ids in 0..{count - 1}")
     if len(ids) > STYLE["max_heatmap_nodes"]:
         raise ValueError(
-            f"{name}: {len(ids)} nodes; attention_heatmap draws at most {STYLE['max_heatmap_nodes']} "
+            f"{name}: {len(ids)} nodes; attention_heatmap draws at most "
+            f"{STYLE['max_heatmap_nodes']} "
             f"(STYLE['max_heatmap_nodes']): pass rows=/columns= for a block (e.g. a node's "
             f"neighbourhood, a subgraph), or draw attention_entropy_histogram for the whole graph"
         )
@@ -785,7 +804,8 @@ def _node_list(name: str, nodes, count: int) -> np.ndarray:
 
 
 def _dense_block(graph, alpha: np.ndarray, rows: np.ndarray, columns: np.ndarray):
-    """``(values, present)``: the ``rows`` x ``columns`` block of the attention matrix (duplicates add)."""
+    """``(values, present)``: the ``rows`` x ``columns`` block of the attention matrix (duplicates
+    add)."""
     row_of = np.full(graph.num_dst_nodes, -1)
     row_of[rows] = np.arange(len(rows))
     col_of = np.full(graph.num_src_nodes, -1)
@@ -818,8 +838,9 @@ def attention_entropy(graph, attention) -> torch.Tensor:
     .. math::
         \mathcal{H}_i = -\sum_{j \in N(i)} \alpha_{ij} \log \alpha_{ij},
 
-    with :math:`0 \log 0 = 0`. It lies in :math:`[0, \log |N(i)|]`: zero when node :math:`i` listens to
-    one neighbour only, :math:`\log |N(i)|` when it listens to all of them equally (uniform attention,
+    with :math:`0 \log 0 = 0`. It lies in :math:`[0, \log |N(i)|]`: zero when node :math:`i` listens
+    to one neighbour only, :math:`\log |N(i)|` when it listens to all of them equally (uniform
+    attention,
     :math:`\alpha_{ij} = 1/|N(i)|`, which is what GCN-style mean aggregation does). Nodes without
     incoming edges get 0.
 
@@ -845,8 +866,8 @@ def attention_entropy_histogram(
     graph, attention, head=None, ax=None, *, bins: int = 20, title=None, colour: str = "#3b6fb6"
 ):
     r"""Histogram of the per-node entropy :math:`\mathcal{H}_i` of the incoming attention
-    (:func:`attention_entropy`) against the uniform-attention baseline :math:`\log |N(i)|` of the same
-    nodes, on shared bins.
+    (:func:`attention_entropy`) against the uniform-attention baseline :math:`\log |N(i)|` of the
+    same nodes, on shared bins.
 
     Learned attention whose histogram sits on top of the baseline is (nearly) uniform: the layer
     behaves like mean aggregation. Mass shifted to the left means sharp, selective attention.

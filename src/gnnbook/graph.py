@@ -6,8 +6,8 @@ output (scores, attention) follows it, as DGL's edge ids do. Chapter "Graphs as 
 message passing" builds this object by hand.
 
 A graph owns its ids: the constructor copies them, and :attr:`Graph.src`, :attr:`Graph.dst`,
-:meth:`Graph.edges`, :meth:`Graph.csr` hand out copies, so changing a tensor after the fact can never
-make the graph (or the sparse products, which trust it) read outside its nodes.
+:meth:`Graph.edges`, :meth:`Graph.csr` hand out copies, so changing a tensor after the fact can
+never make the graph (or the sparse products, which trust it) read outside its nodes.
 """
 
 from __future__ import annotations
@@ -50,11 +50,13 @@ def _node_count(value, name: str) -> int:
 
 
 def _node_ids(ids, name: str) -> torch.Tensor:
-    """``ids`` as a new contiguous int64 tensor (never the caller's memory), checked for type and shape."""
+    """``ids`` as a new contiguous int64 tensor (never the caller's memory), checked for type and
+    shape."""
     if not isinstance(ids, torch.Tensor):
         if isinstance(ids, (str, bytes, dict, set)) or not hasattr(ids, "__len__"):
             raise TypeError(
-                f"{name} must be a 1-D tensor or sequence of integer node ids, got {type(ids).__name__}"
+                f"{name} must be a 1-D tensor or sequence of integer node ids, got "
+                f"{type(ids).__name__}"
             )
         if len(ids) == 0:
             return torch.empty(0, dtype=torch.int64)  # [] would become a float tensor
@@ -102,7 +104,8 @@ def _check_range(ids: torch.Tensor, limit: int, name: str) -> None:
 
 
 def group_edges(by: torch.Tensor, other: torch.Tensor, count: int) -> CSR:
-    """Edges grouped by the node ids ``by`` (a stable sort: ties keep edge order), as a :class:`CSR`.
+    """Edges grouped by the node ids ``by`` (a stable sort: ties keep edge order), as a
+    :class:`CSR`.
 
     ``group_edges(dst, src, num_dst_nodes)`` lists every node's in-edges (:meth:`Graph.csr`);
     ``group_edges(src, dst, num_src_nodes)`` its out-edges (:meth:`Graph.csr_by_source`). Chapter
@@ -126,7 +129,8 @@ _OWN = _OwnKey()
 
 
 def _copy(value):
-    """A cached tensor, or (named) tuple of tensors, copied: what the graph hands out is never its own."""
+    """A cached tensor, or (named) tuple of tensors, copied: what the graph hands out is never its
+    own."""
     if isinstance(value, torch.Tensor):
         return value.clone()
     moved = [_copy(v) for v in value]
@@ -157,9 +161,9 @@ class Graph:
 
     Node counts are limited to :data:`MAX_NODES` (``2**31 - 1``).
 
-    ``torch.compile`` takes a Graph as an input (torch >= 2.4): it traces the layers, breaks its graph
-    at the steps whose sizes depend on the ids (degree counts, grouping the edges), and gives eager's
-    results and gradients. To speed a model up, compile its dense parts (the projections).
+    ``torch.compile`` takes a Graph as an input (torch >= 2.4): it traces the layers, breaks its
+    graph at the steps whose sizes depend on the ids (degree counts, grouping the edges), and gives
+    eager's results and gradients. To speed a model up, compile its dense parts (the projections).
     """
 
     def __init__(self, src, dst, num_nodes=None, *, num_src_nodes=None, num_dst_nodes=None):
@@ -175,7 +179,8 @@ class Graph:
         bipartite = num_src_nodes is not None or num_dst_nodes is not None
         if bipartite and num_nodes is not None:
             raise ValueError(
-                "give either num_nodes (homogeneous graph) or num_src_nodes/num_dst_nodes (bipartite)"
+                "give either num_nodes (homogeneous graph) or num_src_nodes/num_dst_nodes "
+                "(bipartite)"
             )
         if bipartite:
             if num_src_nodes is None or num_dst_nodes is None:
@@ -246,8 +251,9 @@ class Graph:
         return self._cache[key]
 
     def _own(self, key, build):
-        """:meth:`cached` for the graph's own structures (CSRs, degrees, the sparse products' blocks),
-        under keys no caller can name: they are handed out only as copies, so they stay as built."""
+        """:meth:`cached` for the graph's own structures (CSRs, degrees, the sparse products'
+        blocks), under keys no caller can name: they are handed out only as copies, so they stay as
+        built."""
         return self.cached((_OWN, key), build)
 
     def _csr(self) -> CSR:

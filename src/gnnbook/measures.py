@@ -1,13 +1,14 @@
-r"""How much a graph's edges say about its labels, and how well scores rank two classes: the measures
-the planned heterophily chapter puts beside each benchmark.
+r"""How much a graph's edges say about its labels, and how well scores rank two classes: the
+measures the planned heterophily chapter puts beside each benchmark.
 
 The graph measures follow Platonov et al. (2023), "Characterizing Graph Datasets for Node
 Classification: Homophily–Heterophily Dichotomy and Beyond" (NeurIPS 2023). They are defined for an
-undirected graph :math:`G = (V, E)`; a :class:`gnnbook.Graph` holds it as a list of directed edges with
-every edge in both directions (as the loaders of :mod:`gnnbook.datasets` build it). Counting over that
-list counts every undirected edge twice, once per direction, which leaves every ratio below unchanged:
-:math:`2|E|` is the number of directed edges, and the degree :math:`d(v)` is the number leaving ``v``.
-All of them are computed from one table, the class-pair counts
+undirected graph :math:`G = (V, E)`; a :class:`gnnbook.Graph` holds it as a list of directed edges
+with every edge in both directions (as the loaders of :mod:`gnnbook.datasets` build it). Counting
+over that list counts every undirected edge twice, once per direction, which leaves every ratio
+below unchanged:
+:math:`2|E|` is the number of directed edges, and the degree :math:`d(v)` is the number leaving
+``v``. All of them are computed from one table, the class-pair counts
 
 .. math::
 
@@ -34,7 +35,8 @@ def _class_pairs(graph: Graph, labels, what: str, *, undirected: bool) -> torch.
         raise TypeError(f"{what}: labels must be integer class ids, got dtype {labels.dtype}")
     if labels.shape != (graph.num_nodes,):
         raise ValueError(
-            f"{what}: labels must have shape ({graph.num_nodes},), one per node, got {tuple(labels.shape)}"
+            f"{what}: labels must have shape ({graph.num_nodes},), one per node, got "
+            f"{tuple(labels.shape)}"
         )
     if labels.numel() and labels.min() < 0:
         raise ValueError(f"{what}: labels must be non-negative class ids, got {int(labels.min())}")
@@ -46,7 +48,8 @@ def _class_pairs(graph: Graph, labels, what: str, *, undirected: bool) -> torch.
         forward, backward = (src * n + dst).sort().values, (dst * n + src).sort().values
         if not torch.equal(forward, backward):
             raise ValueError(
-                f"{what} is defined for undirected graphs: the graph must hold every edge u→v together "
+                f"{what} is defined for undirected graphs: the graph must hold every edge u→v "
+                "together "
                 f"with v→u (the gnnbook.datasets loaders build graphs that way)"
             )
     labels = labels.cpu().long()
@@ -71,18 +74,19 @@ def edge_homophily(graph: Graph, labels) -> float:
 
 
 def adjusted_homophily(graph: Graph, labels) -> float:
-    r"""Edge homophily corrected for what degrees and class sizes give by chance (Platonov et al. 2023),
+    r"""Edge homophily corrected for what degrees and class sizes give by chance (Platonov et al.
+    2023),
 
     .. math::
 
-        h_{\mathrm{adj}} = \frac{h_{\mathrm{edge}} - \sum_{k} \bar p(k)^2}{1 - \sum_{k} \bar p(k)^2},
-        \qquad \bar p(k) = \frac{D_k}{2|E|} = \frac{\sum_{v : y_v = k} d(v)}{2|E|}.
+        h_{\mathrm{adj}} = \frac{h_{\mathrm{edge}} - \sum_{k} \bar p(k)^2}{1 - \sum_{k} \bar
+        p(k)^2}, \qquad \bar p(k) = \frac{D_k}{2|E|} = \frac{\sum_{v : y_v = k} d(v)}{2|E|}.
 
     :math:`\sum_k \bar p(k)^2` is the edge homophily expected when edges ignore labels (each end's
-    class drawn from the degree-weighted distribution :math:`\bar p`), so 0 means "no more same-class
-    edges than chance", 1 all edges within classes, and negative values fewer than chance. Needs an
-    undirected graph (every edge in both directions) whose edges touch at least two classes. Used in
-    the planned heterophily chapter.
+    class drawn from the degree-weighted distribution :math:`\bar p`), so 0 means "no more
+    same-class edges than chance", 1 all edges within classes, and negative values fewer than
+    chance. Needs an undirected graph (every edge in both directions) whose edges touch at least two
+    classes. Used in the planned heterophily chapter.
     """
     pairs = _class_pairs(graph, labels, "adjusted_homophily", undirected=True)
     total = pairs.sum()
@@ -94,20 +98,21 @@ def adjusted_homophily(graph: Graph, labels) -> float:
 
 def label_informativeness(graph: Graph, labels) -> float:
     r"""How much a neighbour's label tells about a node's label: edge label informativeness
-    (Platonov et al. 2023). Draw an edge :math:`(\xi, \eta)` uniformly from the :math:`2|E|` directed
-    edges; :math:`\mathrm{LI}` is the share of the entropy of :math:`y_\xi` that :math:`y_\eta`
-    removes,
+    (Platonov et al. 2023). Draw an edge :math:`(\xi, \eta)` uniformly from the :math:`2|E|`
+    directed edges; :math:`\mathrm{LI}` is the share of the entropy of :math:`y_\xi` that
+    :math:`y_\eta` removes,
 
     .. math::
 
         \mathrm{LI} = \frac{I(y_\xi; y_\eta)}{H(y_\xi)}
-        = 2 - \frac{\sum_{c_1, c_2} p(c_1, c_2) \log p(c_1, c_2)}{\sum_{c} \bar p(c) \log \bar p(c)},
-        \qquad p(c_1, c_2) = \frac{M_{c_1 c_2}}{2|E|},
+        = 2 - \frac{\sum_{c_1, c_2} p(c_1, c_2) \log p(c_1, c_2)}{\sum_{c} \bar p(c) \log \bar
+        p(c)}, \qquad p(c_1, c_2) = \frac{M_{c_1 c_2}}{2|E|},
 
     with :math:`\bar p` the degree-weighted class distribution of :func:`adjusted_homophily` (both
     marginals of :math:`p`). 0 when labels and edges are independent, 1 when a neighbour's label
     determines the node's, whether edges join equal labels or always the same two different ones.
-    Needs an undirected graph whose edges touch at least two classes. Used in the planned heterophily chapter.
+    Needs an undirected graph whose edges touch at least two classes. Used in the planned
+    heterophily chapter.
     """
     pairs = _class_pairs(graph, labels, "label_informativeness", undirected=True)
     joint = pairs / pairs.sum()
@@ -141,7 +146,8 @@ def roc_auc(scores, targets) -> float:
     )
     if scores.shape != targets.shape:
         raise ValueError(
-            f"scores and targets must have the same length, got {scores.numel()} and {targets.numel()}"
+            f"scores and targets must have the same length, got {scores.numel()} and "
+            f"{targets.numel()}"
         )
     if not scores.is_floating_point():
         raise TypeError(f"scores must be floating point, got dtype {scores.dtype}")

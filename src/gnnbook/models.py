@@ -1,5 +1,6 @@
-r"""The models and training protocol of Platonov et al. (ICLR 2023), "A Critical Look at the Evaluation
-of GNNs under Heterophily", built from :mod:`gnnbook.nn`, for the planned heterophily chapter.
+r"""The models and training protocol of Platonov et al. (ICLR 2023), "A Critical Look at the
+Evaluation of GNNs under Heterophily", built from :mod:`gnnbook.nn`, for the planned heterophily
+chapter.
 
 Every model is the same stack around a different graph layer. The input is projected,
 :math:`h^{(0)} = \mathrm{GELU}(\mathrm{Dropout}(x W_{\mathrm{in}} + b_{\mathrm{in}}))`, then each of
@@ -20,10 +21,13 @@ GCN          :math:`m_i = \sum_{j \in N(i) \cup \{i\}} \tilde h_j W_1 / \sqrt{d_
 SAGE         :math:`m_i = \tilde h_i W_{\mathrm{self}} + \mathrm{mean}_{j \in N(i)} \tilde h_j\,
              W_{\mathrm{neigh}} + b_1` (:class:`~gnnbook.nn.SAGEConv`, mean): the node's own
              features and the neighbours' mean are kept apart
-GAT          :math:`m_i = \big\Vert_{k} \sum_{j \in N(i) \cup \{i\}} \alpha^{k}_{ij} W^{k} \tilde h_j\;
-             W_1 + b_1` (:class:`~gnnbook.nn.GATConv`, heads of width ``hidden / heads``, self-loops)
+GAT          :math:`m_i = \big\Vert_{k} \sum_{j \in N(i) \cup \{i\}} \alpha^{k}_{ij} W^{k} \tilde
+h_j\;
+             W_1 + b_1` (:class:`~gnnbook.nn.GATConv`, heads of width ``hidden / heads``,
+             self-loops)
 GAT-sep      :math:`m_i = [\tilde h_i \,\Vert\, \mathrm{GAT}_i]\, W_1 + b_1`, attention over
-             :math:`N(i)` only: the node's own representation kept apart from the neighbours' aggregate
+             :math:`N(i)` only: the node's own representation kept apart from the neighbours'
+             aggregate
 GATv2(-sep)  the same with :class:`~gnnbook.nn.GATv2Conv` (not in the paper: added by this book)
 ===========  =======================================================================================
 
@@ -199,20 +203,21 @@ def train_split(
     eval_every: int = 1,
     seed: int | None = 0,
 ) -> SplitResult:
-    r"""Train ``model`` on ``data`` (a :class:`gnnbook.datasets.NodeDataset`: one split) as the paper
-    does: full batch, Adam with learning rate ``lr`` and no weight decay, ``steps`` steps, minimising
+    r"""Train ``model`` on ``data`` (a :class:`gnnbook.datasets.NodeDataset`: one split) as the
+    paper does: full batch, Adam with learning rate ``lr`` and no weight decay, ``steps`` steps,
+    minimising
 
     .. math::
 
         \mathcal{L} = -\frac{1}{|V_{\mathrm{train}}|} \sum_{i \in V_{\mathrm{train}}}
         \big( y_i \log \sigma(z_i) + (1 - y_i) \log(1 - \sigma(z_i)) \big)
 
-    for two classes (cross-entropy over the classes otherwise). Every ``eval_every`` steps (and at the
-    last) the model is scored in eval mode (no dropout) on validation and test: ROC-AUC for two
+    for two classes (cross-entropy over the classes otherwise). Every ``eval_every`` steps (and at
+    the last) the model is scored in eval mode (no dropout) on validation and test: ROC-AUC for two
     classes, accuracy otherwise. Returns the best validation score and the test score of that step
     (the paper evaluates every step). ``seed`` fixes the dropout masks; seed before building the
-    model to fix its initial weights. Used in the planned
-    heterophily chapter and ``bench/reproduce_heterophily.py``.
+    model to fix its initial weights. Used in the planned heterophily chapter and
+    ``bench/reproduce_heterophily.py``.
     """
     if steps < 1 or eval_every < 1:
         raise ValueError(

@@ -1,10 +1,11 @@
 r"""The three message-passing steps inside every attention layer of the book.
 
-DGL's ``GATConv.forward`` is (1) a projection, (2) a per-edge score ``u_add_v`` of a source term and a
-destination term, (3) ``edge_softmax`` over each node's incoming edges, then ``u_mul_e`` + ``sum``.
-These functions are those steps, written out; chapter "Inside DGL's GATConv" derives them one by one.
-Every function takes a :class:`gnnbook.Graph` (or a DGL graph) and keeps edge order; its tensors must
-be floating point and on the graph's device (a ``TypeError`` / ``ValueError`` names the one that is not).
+DGL's ``GATConv.forward`` is (1) a projection, (2) a per-edge score ``u_add_v`` of a source term and
+a destination term, (3) ``edge_softmax`` over each node's incoming edges, then ``u_mul_e`` +
+``sum``. These functions are those steps, written out; chapter "Inside DGL's GATConv" derives them
+one by one. Every function takes a :class:`gnnbook.Graph` (or a DGL graph) and keeps edge order; its
+tensors must be floating point and on the graph's device (a ``TypeError`` / ``ValueError`` names the
+one that is not).
 
 The docstrings give what each op computes; how it is computed fast (a CSR grouped by destination,
 sparse products, and hand-written backward passes) is explained in :mod:`gnnbook._sparse`.
@@ -59,7 +60,8 @@ def _broadcast_edges(index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def u_add_v(graph, el: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
-    r"""Per-edge sum of a source term and a destination term: :math:`e_{k} = e^{l}_{\mathrm{src}_k} + e^{r}_{\mathrm{dst}_k}`.
+    r"""Per-edge sum of a source term and a destination term:
+    :math:`e_{k} = e^{l}_{\mathrm{src}_k} + e^{r}_{\mathrm{dst}_k}`.
 
     In GAT, :math:`e^l_j = a_l^\top W h_j` and :math:`e^r_i = a_r^\top W h_i`, so that
     :math:`a^\top [W h_i \,\|\, W h_j] = e^r_i + e^l_j` (chapter "Inside DGL's GATConv").
@@ -80,10 +82,12 @@ def u_add_v(graph, el: torch.Tensor, er: torch.Tensor) -> torch.Tensor:
 
 
 def edge_softmax(graph, logits: torch.Tensor) -> torch.Tensor:
-    r"""Softmax over each destination's incoming edges: :math:`\alpha_{ij} = \exp(e_{ij}) / \sum_{k \in N(i)} \exp(e_{ik})`.
+    r"""Softmax over each destination's incoming edges:
+    :math:`\alpha_{ij} = \exp(e_{ij}) / \sum_{k \in N(i)} \exp(e_{ik})`.
 
     The per-destination maximum is subtracted first (it cancels in the ratio), so logits as large as
-    :math:`\pm 10^4` give no ``inf`` or ``NaN``. Shape ``(E, *)`` -> ``(E, *)``; chapter "GAT" derives it.
+    :math:`\pm 10^4` give no ``inf`` or ``NaN``. Shape ``(E, *)`` -> ``(E, *)``; chapter "GAT"
+    derives it.
     """
     graph = as_graph(graph)
     _per_edge(graph, "logits", logits)
@@ -95,9 +99,9 @@ def u_mul_e_sum(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
 
     DGL spells it ``update_all(fn.u_mul_e('ft', 'a', 'm'), fn.sum('m', 'ft'))``; without ``alpha``
     every edge weighs 1 (DGL's ``fn.copy_u`` + ``fn.sum``).
-    Shapes: ``h`` (N_src, H, F) with ``alpha`` (E, H) or (E, H, 1) -> (N_dst, H, F); also ``h`` (N_src, F)
-    with ``alpha`` (E,), (E, 1) or ``None`` -> (N_dst, F). Destinations without in-edges get zeros.
-    Chapter "GAT" derives it; GCN and GraphSAGE use it with fixed weights.
+    Shapes: ``h`` (N_src, H, F) with ``alpha`` (E, H) or (E, H, 1) -> (N_dst, H, F); also ``h``
+    (N_src, F) with ``alpha`` (E,), (E, 1) or ``None`` -> (N_dst, F). Destinations without in-edges
+    get zeros. Chapter "GAT" derives it; GCN and GraphSAGE use it with fixed weights.
     """
     graph = as_graph(graph)
     _per_node(graph, "source", "h", h)
@@ -122,11 +126,13 @@ def u_mul_e_sum(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
 
 
 def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
-    r"""Element-wise maximum over incoming edges: :math:`h'_i = \max_{j \in N(i)} \alpha_{ij}\, h_j`.
+    r"""Element-wise maximum over incoming edges:
+    :math:`h'_i = \max_{j \in N(i)} \alpha_{ij}\, h_j`.
 
     GraphSAGE's pool aggregator (chapter "GraphSAGE"); without ``alpha`` it is DGL's
-    ``update_all(fn.copy_u('h', 'm'), fn.max('m', 'h'))``. Shapes: ``h`` ``(N_src, *)`` with ``alpha``
-    ``(E,)`` or ``None`` -> ``(N_dst, *)``. Destinations without in-edges get zeros, as in DGL.
+    ``update_all(fn.copy_u('h', 'm'), fn.max('m', 'h'))``. Shapes: ``h`` ``(N_src, *)`` with
+    ``alpha`` ``(E,)`` or ``None`` -> ``(N_dst, *)``. Destinations without in-edges get zeros, as in
+    DGL.
     """
     graph = as_graph(graph)
     _per_node(graph, "source", "h", h)
@@ -135,10 +141,12 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
         _per_edge(graph, "alpha", alpha)
         if alpha.numel() != graph.num_edges:
             raise ValueError(
-                f"alpha must hold one weight per edge, shape ({graph.num_edges},), got {tuple(alpha.shape)}"
+                f"alpha must hold one weight per edge, shape ({graph.num_edges},), got "
+                f"{tuple(alpha.shape)}"
             )
         messages = messages * alpha.reshape(-1, *([1] * (h.dim() - 1)))
-    # include_self=False: a destination's row starts from its first message, and an empty one stays 0.
+    # include_self=False: a destination's row starts from its first message, and an empty one stays
+    # 0.
     return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).scatter_reduce(
         0, _broadcast_edges(graph._dst, messages), messages, "amax", include_self=False
     )
@@ -149,13 +157,13 @@ def u_dot_v(graph, k: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     :math:`s_{ij} = \langle k_j, q_i \rangle` for every edge :math:`j \to i` and every head.
 
     In dot-product attention (chapter "From masked to full attention") :math:`k_j` is
-    the key of source :math:`j` and :math:`q_i` the query of destination :math:`i`; unlike GAT's score
-    it is not a source term plus a destination term, so it needs both ends of every edge at once.
-    The argument order is DGL's ``dgl.ops.u_dot_v(g, lhs, rhs)``: first the source (u) feature, then
-    the destination (v) feature.
+    the key of source :math:`j` and :math:`q_i` the query of destination :math:`i`; unlike GAT's
+    score it is not a source term plus a destination term, so it needs both ends of every edge at
+    once. The argument order is DGL's ``dgl.ops.u_dot_v(g, lhs, rhs)``: first the source (u)
+    feature, then the destination (v) feature.
 
-    Shapes: ``k`` ``(N_src, *, F)``, ``q`` ``(N_dst, *, F)`` with the same ``(*, F)`` -> ``(E, *, 1)``;
-    for attention, ``(N, H, F)`` -> ``(E, H, 1)``.
+    Shapes: ``k`` ``(N_src, *, F)``, ``q`` ``(N_dst, *, F)`` with the same ``(*, F)`` ->
+    ``(E, *, 1)``; for attention, ``(N, H, F)`` -> ``(E, H, 1)``.
     """
     graph = as_graph(graph)
     _per_node(graph, "source", "k", k)
@@ -167,7 +175,8 @@ def u_dot_v(graph, k: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
             )
     if k.shape[1:] != q.shape[1:]:
         raise ValueError(
-            f"k and q must have the same per-node shape, got {tuple(k.shape[1:])} and {tuple(q.shape[1:])}"
+            f"k and q must have the same per-node shape, got {tuple(k.shape[1:])} and "
+            f"{tuple(q.shape[1:])}"
         )
     dtype = torch.promote_types(k.dtype, q.dtype)
     tail, width = k.shape[1:-1], k.shape[-1]

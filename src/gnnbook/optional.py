@@ -17,14 +17,16 @@ WHY = {
 
 
 def optional_import(name: str, *, quiet: bool = False):
-    """Import ``name`` or return ``None``; unless ``quiet``, say in one line why a cell will skip."""
+    """Import ``name`` or return ``None``; unless ``quiet``, say in one line why a cell will
+    skip."""
     try:
         return importlib.import_module(name)
     except Exception as error:  # DGL raises more than ImportError on a torch it does not support
         if not quiet:
             reason = WHY.get(name, f"{type(error).__name__}: {error}")
             print(
-                f"Note: {name} is not available here, so its comparison cells are skipped. {reason}."
+                f"Note: {name} is not available here, so its comparison cells are skipped. "
+                f"{reason}."
             )
         return None
 

@@ -1,4 +1,5 @@
-r"""Positional and structural encodings for graph transformers (chapter "From masked to full attention").
+r"""Positional and structural encodings for graph transformers (chapter "From masked to full
+attention").
 
 Full attention sees a set of nodes, not a graph: these functions give every node a vector that says
 where it sits. Both are computed densely in float64 (an :math:`N \times N` matrix), which suits the
@@ -54,9 +55,11 @@ def random_walk_pe(graph, k) -> torch.Tensor:
     :math:`A_{uv}` counts the edges :math:`u \to v` and :math:`D` holds the out-degrees, so
     :math:`P_{uv}` is the probability that a walker at :math:`u` steps to :math:`v`;
     :math:`(P^t)_{ii}` is the probability of being back at :math:`i` after :math:`t` steps. A node
-    without out-edges has a zero row (its walk stops). This is ``dgl.random_walk_pe(g, k)`` and PyG's
-    ``AddRandomWalkPE(k)`` (on a multigraph PyG counts a duplicated edge in the degree but not in
-    :math:`A`; here, as in DGL, it counts in both). Returns ``(N, k)`` float64 on the graph's device.
+    without out-edges has a zero row (its walk stops). This is ``dgl.random_walk_pe(g, k)`` and
+    PyG's ``AddRandomWalkPE(k)`` (on a multigraph PyG counts a duplicated edge in the degree but not
+    in
+    :math:`A`; here, as in DGL, it counts in both). Returns ``(N, k)`` float64 on the graph's
+    device.
 
     Examples:
         >>> import torch
@@ -93,8 +96,8 @@ def laplacian_pe(graph, k, *, return_eigval: bool = False):
     **Sign convention.** An eigenvector is defined only up to sign: each column is returned with its
     largest-magnitude entry positive (among entries of equal magnitude, the one with the lowest node
     id). Inside a repeated eigenvalue the basis itself is arbitrary; only the projector
-    :math:`\sum_t u_t u_t^\top` over the eigenspace is determined. In training one flips the signs at
-    random (:func:`random_sign_flip`) so that a model cannot rely on them.
+    :math:`\sum_t u_t u_t^\top` over the eigenspace is determined. In training one flips the signs
+    at random (:func:`random_sign_flip`) so that a model cannot rely on them.
 
     **Small graphs.** A graph of :math:`N \le k` nodes has only :math:`N - 1` non-trivial
     eigenvectors: the remaining columns are zeros (and their eigenvalues ``nan``).
@@ -126,7 +129,8 @@ def laplacian_pe(graph, k, *, return_eigval: bool = False):
 
 
 def _signs(vectors: torch.Tensor) -> torch.Tensor:
-    """``(1, k)`` signs that make each column's largest-magnitude entry (lowest node id on ties) positive."""
+    """``(1, k)`` signs that make each column's largest-magnitude entry (lowest node id on ties)
+    positive."""
     size = vectors.abs()
     largest = size >= size.amax(0, keepdim=True) - SIGN_TIE
     first = largest.int().argmax(0)  # first row holding a largest entry

@@ -1,4 +1,5 @@
-r"""Dense float64 references for chapter "From masked to full attention": the formulas with full matrices.
+r"""Dense float64 references for chapter "From masked to full attention": the formulas with full
+matrices.
 
 Like :mod:`gnnbook.reference`, nothing here is fast: the graph is the dense count matrix
 :math:`A` (``(N_dst, N_src)``, :func:`gnnbook.reference.adjacency`), scores are computed for every
@@ -23,17 +24,17 @@ def transformer_conv(A, h_src, h_dst, layer, edge_feat=None):
     r"""A :class:`gnnbook.nn.TransformerConv`'s output and attention, from its weights, densely:
 
     .. math::
-        \alpha = \operatorname{softmax}_{A}\Big(\frac{Q (K + \mathcal{E})^\top}{\sqrt{F}}\Big), \qquad
-        M = \alpha\, (V + \mathcal{E})
+        \alpha = \operatorname{softmax}_{A}\Big(\frac{Q (K + \mathcal{E})^\top}{\sqrt{F}}\Big),
+        \qquad M = \alpha\, (V + \mathcal{E})
 
     per head, where the softmax runs over each row's edges (each of the :math:`A_{ij}` copies of an
     edge :math:`j \to i` gets :math:`\alpha_{ij}` and adds its message once) and
-    :math:`\mathcal{E}_{ij} = W_e x_{ij}` is the edge term; then the heads' merge, the root weight and
-    the :math:`\beta` gate as the layer's docstring writes them.
+    :math:`\mathcal{E}_{ij} = W_e x_{ij}` is the edge term; then the heads' merge, the root weight
+    and the :math:`\beta` gate as the layer's docstring writes them.
 
-    ``edge_feat`` is dense, ``(N_dst, N_src, edge_feats)``: :math:`x_{ij}` of the edge :math:`j \to i`
-    (so a graph with edge features must have no duplicate edges here). Returns the output,
-    ``(N_dst, H, F)`` or ``(N_dst, 1, F)``, and :math:`\alpha`, ``(N_dst, N_src, H)``.
+    ``edge_feat`` is dense, ``(N_dst, N_src, edge_feats)``: :math:`x_{ij}` of the edge
+    :math:`j \to i` (so a graph with edge features must have no duplicate edges here). Returns the
+    output, ``(N_dst, H, F)`` or ``(N_dst, 1, F)``, and :math:`\alpha`, ``(N_dst, N_src, H)``.
     """
     A = A.to(F64)
     heads, feats = layer._num_heads, layer._out_feats

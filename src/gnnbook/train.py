@@ -1,4 +1,5 @@
-r"""Full-batch node classification, as chapter "Attention on real graphs" trains GCN, GraphSAGE and GAT.
+r"""Full-batch node classification, as chapter "Attention on real graphs" trains GCN, GraphSAGE and
+GAT.
 
 The loss is cross-entropy over the training nodes, with logits :math:`z_i`,
 
@@ -46,7 +47,8 @@ def _mask(mask, num_nodes: int, name: str) -> torch.Tensor:
         got = f"dtype {mask.dtype}" if isinstance(mask, torch.Tensor) else type(mask).__name__
         raise TypeError(
             f"{name} must be a bool tensor with one entry per node, got {got}: "
-            f"a 0/1 tensor becomes one with {name}.bool() (integer tensors would index nodes by number)"
+            f"a 0/1 tensor becomes one with {name}.bool() (integer tensors would index nodes by "
+            "number)"
         )
     if mask.shape != (num_nodes,):
         raise ValueError(
@@ -78,8 +80,9 @@ def accuracy(
 
 
 def _check_data(data) -> None:
-    """Check ``data``'s labels (integer, one per node), features (finite), masks (bool, one per node,
-    not empty) and the labels they select (classes in ``[0, num_classes)``), naming the culprit."""
+    """Check ``data``'s labels (integer, one per node), features (finite), masks (bool, one per
+    node, not empty) and the labels they select (classes in ``[0, num_classes)``), naming the
+    culprit."""
     labels = data.labels
     if not isinstance(labels, torch.Tensor) or labels.dtype not in (
         torch.int64,

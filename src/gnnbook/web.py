@@ -1,5 +1,5 @@
-r"""Interactive attention figures that need no kernel: HTML + JavaScript recomputing attention in the
-browser.
+r"""Interactive attention figures that need no kernel: HTML + JavaScript recomputing attention in
+the browser.
 
 :func:`interactive_attention` embeds the layers' weights, the node features and the graph in one
 self-contained HTML fragment (inline SVG, no CDN, no external file or font). Its script
@@ -82,9 +82,11 @@ _vector = {"type": "array", "items": {"type": "number"}}
 _nullable = lambda schema: {"anyOf": [schema, {"type": "null"}]}  # noqa: E731
 
 #: The JSON an interactive figure carries in its ``<script class="gnnbook-params">`` block (JSON
-#: Schema). ``attention.js`` reads nothing else; ``tests/test_web.py`` checks every figure against it.
+#: Schema). ``attention.js`` reads nothing else; ``tests/test_web.py`` checks every figure against
+#: it.
 #: Edge ``k`` is ``src[k] -> dst[k]``; ``feat`` is ``(n, in_feats)``; per kind, ``Ws`` is
-#: ``(heads * out_feats, in_feats)`` (``z = W h + b``, head ``h`` owns rows ``h*F .. h*F+F-1``) and each
+#: ``(heads * out_feats, in_feats)`` (``z = W h + b``, head ``h`` owns rows ``h*F .. h*F+F-1``) and
+#: each
 #: attention vector named in ``kind_info[kind].vectors`` is ``(heads, out_feats)``.
 PAGE_SCHEMA = {
     "type": "object",
@@ -189,10 +191,10 @@ _JSON_ESCAPES = {
 
 
 def embed_json(value) -> str:
-    """``value`` as JSON that is safe inside an HTML ``<script>`` element: ``<``, ``>``, ``&``, U+2028 and
-    U+2029 are written as ``\\uXXXX`` escapes (the same string to a JSON parser), so no label such as
-    ``</script>`` or ``<!--`` can end the element or change how the HTML parser reads it. NaN and
-    infinity are refused (they are not JSON)."""
+    """``value`` as JSON that is safe inside an HTML ``<script>`` element: ``<``, ``>``, ``&``,
+    U+2028 and U+2029 are written as ``\\uXXXX`` escapes (the same string to a JSON parser), so no
+    label such as ``</script>`` or ``<!--`` can end the element or change how the HTML parser reads
+    it. NaN and infinity are refused (they are not JSON)."""
     text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     return "".join(_JSON_ESCAPES.get(c, c) for c in text)
 
@@ -240,7 +242,8 @@ class InteractiveAttention:
     def attention(self, controls=None, all_heads: bool = False, **changes) -> np.ndarray:
         """α per edge for a control state (default the figure's initial one, updated by ``changes``;
         a dict such as the browser's ``data-state`` works): ``(E,)`` for the state's head (or mean),
-        ``(E, H)`` with ``all_heads``. Runs the real layers in float64 (:func:`attention_for_controls`)."""
+        ``(E, H)`` with ``all_heads``. Runs the real layers in float64
+        (:func:`attention_for_controls`)."""
         state = Controls.of(self.init if controls is None else controls, **changes)
         alpha = attention_for_controls(
             self.graph, self.layers, self.feat, state, direction=self.direction
@@ -253,11 +256,15 @@ class InteractiveAttention:
     def __repr__(self) -> str:
         kinds = ", ".join(self.params["kinds"])
         p = self.params
-        return f"<InteractiveAttention {self.id}: {p['n']} nodes, {len(p['src'])} edges, kinds {kinds}>"
+        return (
+            f"<InteractiveAttention {self.id}: {p['n']} nodes, {len(p['src'])} edges, kinds "
+            f"{kinds}>"
+        )
 
 
 def _control(fid: str, name: str, text: str, field: str, hidden: bool = False) -> str:
-    """One labelled control; ``field`` is its ``<select>`` or ``<input>`` (with ``id="{fid}-{name}"``)."""
+    """One labelled control; ``field`` is its ``<select>`` or ``<input>`` (with
+    ``id="{fid}-{name}"``)."""
     return (
         f'<div class="ga-ctl"{" hidden" if hidden else ""}><label for="{fid}-{name}">{text}</label>'
         f"{field}</div>"
@@ -267,8 +274,10 @@ def _control(fid: str, name: str, text: str, field: str, hidden: bool = False) -
 def _slider(fid: str, name: str, value: float) -> str:
     lo, hi, step = RANGES[name]
     return (
-        f'<span class="ga-slider"><input type="range" id="{fid}-{name}" data-control="{name}" min="{lo}" '
-        f'max="{hi}" step="{step}" value="{value}"><output data-show="{name}" for="{fid}-{name}"></output></span>'
+        f'<span class="ga-slider"><input type="range" id="{fid}-{name}" data-control="{name}" '
+        f'min="{lo}" '
+        f'max="{hi}" step="{step}" value="{value}"><output data-show="{name}" '
+        f'for="{fid}-{name}"></output></span>'
     )
 
 
@@ -292,10 +301,8 @@ def _controls_html(fig: InteractiveAttention) -> str:
         + _control(fid, "scale", "scale of a (1/temperature)", _slider(fid, "scale", init.scale))
         + f'<div class="ga-ctl ga-wide"><label for="{fid}-perturb_node">perturb neighbour</label>'
         + select("perturb_node", "")
-        + f'<label for="{fid}-perturb">by<span class="ga-sr"> (how far the chosen neighbour\'s features move)'
-        + "</span></label>"
-        + _slider(fid, "perturb", init.perturb)
-        + "</div>"
+        + f'<label for="{fid}-perturb">by<span class="ga-sr"> (how far the chosen neighbour\'s '
+        "features move)" + "</span></label>" + _slider(fid, "perturb", init.perturb) + "</div>"
     )
 
 
@@ -322,7 +329,8 @@ def _render(fig: InteractiveAttention) -> str:
     return (
         f'<div class="gnnbook-attention" id="{fid}"><style>{css}</style>{title}'
         f'<div class="ga-controls">{_controls_html(fig)}</div>'
-        f'<div class="ga-svg"><p class="ga-nojs">This interactive figure runs in JavaScript, which is off or '
+        '<div class="ga-svg"><p class="ga-nojs">This interactive figure runs in JavaScript, which '
+        "is off or "
         f"blocked here (in Jupyter: trust the notebook).</p></div>"
         f'<div class="ga-info" aria-live="polite"></div>'
         f'<script type="application/json" class="gnnbook-params">{embed_json(fig.params)}</script>'
@@ -330,7 +338,8 @@ def _render(fig: InteractiveAttention) -> str:
     )
 
 
-# --- checking the inputs, then building the page's parameters ----------------------------------------
+# --- checking the inputs, then building the page's parameters
+# ----------------------------------------
 def _require_finite(name: str, tensor: torch.Tensor) -> None:
     if not torch.isfinite(tensor).all():
         raise ValueError(f"{name} must be finite; it holds NaN or infinity")
@@ -505,23 +514,25 @@ def interactive_attention(
     cmap: str | None = None,
     vmax: float | None = 1.0,
 ) -> InteractiveAttention:
-    r"""A self-contained HTML + JavaScript attention figure that recomputes attention in the browser.
+    r"""A self-contained HTML + JavaScript attention figure that recomputes attention in the
+    browser.
 
-    Controls: node, head (or mean), attention kind (:data:`gnnbook.attention_model.KINDS`), LeakyReLU
-    slope, scale of the attention vectors (inverse temperature) and a perturbation of one of the node's
-    in-neighbours (:mod:`gnnbook.attention_model` defines each). The browser computes, in float64, the
-    same :math:`\alpha_{ij} = \operatorname{softmax}_{j \in N(i)}(s\, e_{ij})` as
+    Controls: node, head (or mean), attention kind (:data:`gnnbook.attention_model.KINDS`),
+    LeakyReLU slope, scale of the attention vectors (inverse temperature) and a perturbation of one
+    of the node's in-neighbours (:mod:`gnnbook.attention_model` defines each). The browser computes,
+    in float64, the same :math:`\alpha_{ij} = \operatorname{softmax}_{j \in N(i)}(s\, e_{ij})` as
     :func:`~gnnbook.attention_model.attention_for_controls` with the real layers, for every state.
 
     Args:
-        graph: a homogeneous :class:`gnnbook.Graph` (or DGL graph) of at most ``STYLE["max_page_nodes"]``
+        graph: a homogeneous :class:`gnnbook.Graph` (or DGL graph) of at most
+        ``STYLE["max_page_nodes"]``
             nodes (a page recomputes every edge on each move; show a node's neighbourhood instead).
         layer: a ``gnnbook.nn`` GATConv, GATv2Conv or DotGATConv (the other kinds are derived with
             :func:`~gnnbook.attention_model.derive_layers`), or a mapping ``kind -> layer``.
         feat: finite node features ``(N, in_feats)``.
         node, head, kind, slope, scale, perturb_node, perturb: the initial control state (``head``:
-            an int, or ``None``/``"mean"`` for the mean over heads; ``slope`` defaults to the layer's;
-            ``kind`` to the given layer's kind; ``scale >= 0``).
+            an int, or ``None``/``"mean"`` for the mean over heads; ``slope`` defaults to the
+            layer's; ``kind`` to the given layer's kind; ``scale >= 0``).
         seed: seeds the layout and the perturbation direction.
         vmax: the α of the widest, darkest edge (default 1: an absolute scale, so a sharper softmax
             visibly thickens edges); ``None``: the largest α shown.

@@ -1,5 +1,5 @@
-r"""An ipywidgets explorer of attention: move a control, the real ``gnnbook.nn`` layer runs again and
-the drawing of :class:`gnnbook.draw.AttentionDrawing` is restyled in place.
+r"""An ipywidgets explorer of attention: move a control, the real ``gnnbook.nn`` layer runs again
+and the drawing of :class:`gnnbook.draw.AttentionDrawing` is restyled in place.
 
 This module is the kernel view of :mod:`gnnbook.attention_model` (controls, attention kinds, heads);
 :mod:`gnnbook.web` is the browser view of the same model. The state-to-attention step is the pure
@@ -48,7 +48,8 @@ def explorer_setup(
     num_heads: int = 2,
     seed: int = 0,
 ):
-    """``(graph, layers, feat, direction)`` the explorer works on: the toy graph, seeded features and
+    """``(graph, layers, feat, direction)`` the explorer works on: the toy graph, seeded features
+    and
     :func:`gnnbook.attention_model.make_layers` layers unless given."""
     from . import graphs
 
@@ -77,8 +78,8 @@ def explorer_attention(
     state's head (or the mean), ``(E, H)`` with ``all_heads``.
 
     ``state`` is a :class:`~gnnbook.attention_model.Controls` or a dict (updated by keyword
-    ``changes``); graph, layers and features default to :func:`explorer_setup`'s. Identical to what the
-    browser figure of :func:`gnnbook.web.interactive_attention` computes for the same state.
+    ``changes``); graph, layers and features default to :func:`explorer_setup`'s. Identical to what
+    the browser figure of :func:`gnnbook.web.interactive_attention` computes for the same state.
     """
     graph, layers, feat, default_dir = explorer_setup(graph, feat, layers, seed=seed)
     state = Controls.of(state, **changes)
@@ -93,8 +94,8 @@ def _explorer_box_class():
     import ipywidgets as W
 
     class ExplorerBox(W.VBox):
-        """The explorer's box: the widget view in a kernel, and a ``text/html`` view (the kernel-free
-        figure) for pages without one."""
+        """The explorer's box: the widget view in a kernel, and a ``text/html`` view (the
+        kernel-free figure) for pages without one."""
 
         static_html = ""
         explorer = None
@@ -275,16 +276,17 @@ def attention_explorer(
     figsize=(6.4, 5.0),
     dpi: int = 80,
 ):
-    r"""An interactive attention figure (ipywidgets). Returns the widget box, or ``None`` after showing a
-    static figure when ipywidgets is missing.
+    r"""An interactive attention figure (ipywidgets). Returns the widget box, or ``None`` after
+    showing a static figure when ipywidgets is missing.
 
     Edge width and colour use the absolute scale :math:`[0, 1]`, so a sharper softmax (larger scale)
-    visibly thickens the winning edges. Each change re-runs the real layer (:func:`explorer_attention`;
-    weights set from ``seed`` by :func:`gnnbook.attention_model.make_layers` unless ``layers`` are
-    given) and restyles the drawing in place. The returned box has ``.controls`` (name -> widget),
-    ``.state()`` (the current :class:`~gnnbook.attention_model.Controls`), ``.alpha`` (the α drawn,
-    ``(E,)``) and ``.timings`` (seconds per update, compute + draw); its ``text/html`` view is the
-    kernel-free figure of :func:`gnnbook.web.interactive_attention` of the same layers.
+    visibly thickens the winning edges. Each change re-runs the real layer
+    (:func:`explorer_attention`; weights set from ``seed`` by
+    :func:`gnnbook.attention_model.make_layers` unless ``layers`` are given) and restyles the
+    drawing in place. The returned box has ``.controls`` (name -> widget), ``.state()`` (the current
+    :class:`~gnnbook.attention_model.Controls`), ``.alpha`` (the α drawn, ``(E,)``) and ``.timings``
+    (seconds per update, compute + draw); its ``text/html`` view is the kernel-free figure of
+    :func:`gnnbook.web.interactive_attention` of the same layers.
     """
     graph, layers, feat, direction = explorer_setup(
         graph, feat, layers, in_feats=in_feats, out_feats=out_feats, num_heads=num_heads, seed=seed
@@ -335,7 +337,8 @@ def _static_explorer(graph, layers, feat, direction, state0: Controls, seed: int
     import matplotlib.pyplot as plt
 
     print(
-        "Note: ipywidgets is not installed, so this is a static figure (pip install ipywidgets for the controls)."
+        "Note: ipywidgets is not installed, so this is a static figure (pip install ipywidgets for "
+        "the controls)."
     )
     alpha = explorer_attention(state0, graph, layers, feat, direction=direction)
     draw_attention(

@@ -1,4 +1,5 @@
-r"""The GPS layer: local message passing plus global attention over each graph (Rampášek et al., 2022)."""
+r"""The GPS layer: local message passing plus global attention over each graph (Rampášek et al.,
+2022)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def _graph_ids(batch, num_nodes: int, device) -> torch.Tensor:
 
 
 class GPSLayer(nn.Module):
-    r"""One GPS layer, as PyG's ``GPSConv`` with multi-head attention (chapter "From masked to full attention").
+    r"""One GPS layer, as PyG's ``GPSConv`` with multi-head attention (chapter "From masked to full
+    attention").
 
     With a local layer :math:`\mathrm{MPNN}` (any gnnbook layer; its heads are concatenated) and
     :math:`\mathrm{MHA}`, multi-head attention among the nodes *of the same graph* only:
@@ -48,8 +50,9 @@ class GPSLayer(nn.Module):
         h^{G} = \mathrm{Norm}_2\big(h + \mathrm{MHA}(h)\big), \qquad
         h' = \mathrm{Norm}_3\big(h^{L} + h^{G} + \mathrm{MLP}(h^{L} + h^{G})\big)
 
-    where :math:`\mathrm{MLP}` is ``Linear(C, 2C)``, the activation, ``Linear(2C, C)`` (dropout after
-    each ``Linear`` and after the local and global outputs). Without a local layer (``conv=None``)
+    where :math:`\mathrm{MLP}` is ``Linear(C, 2C)``, the activation, ``Linear(2C, C)`` (dropout
+    after each ``Linear`` and after the local and global outputs). Without a local layer
+    (``conv=None``)
     :math:`h^L` is left out. A batch of graphs is one graph with several components plus a ``batch``
     vector of graph ids: each graph's nodes attend to each other and to nothing else.
 
@@ -98,7 +101,8 @@ class GPSLayer(nn.Module):
             raise ValueError(f"channels ({channels}) must be divisible by num_heads ({num_heads})")
         if conv is not None and not isinstance(conv, nn.Module):
             raise TypeError(
-                f"conv must be a torch.nn.Module (a gnnbook layer) or None, got {type(conv).__name__}"
+                "conv must be a torch.nn.Module (a gnnbook layer) or None, got "
+                f"{type(conv).__name__}"
             )
         self.conv = conv
         self.attn = nn.MultiheadAttention(

@@ -1,4 +1,5 @@
-r"""The graph transformer layer: scaled dot-product attention masked by the graph (Shi et al., 2021)."""
+r"""The graph transformer layer: scaled dot-product attention masked by the graph (Shi et al.,
+2021)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from ._attention import init_heads
 
 
 class TransformerConv(nn.Module):
-    r"""Masked multi-head attention with per-head queries, keys and values, as PyG's ``TransformerConv``.
+    r"""Masked multi-head attention with per-head queries, keys and values, as PyG's
+    ``TransformerConv``.
 
     For every head (chapter "From masked to full attention"), with :math:`q_i = W_q h_i + b_q`,
     :math:`k_j = W_k h_j + b_k`, :math:`v_j = W_v h_j + b_v` and, with edge features :math:`x_{ij}`,
@@ -35,8 +37,8 @@ class TransformerConv(nn.Module):
 
     where :math:`m_i, r_i` are the merged vectors (all heads concatenated, or their mean), so one
     :math:`\beta_i` per node. On the complete graph with self-loops this is the Transformer's
-    :math:`\operatorname{softmax}(QK^\top/\sqrt{F})\,V` (chapter "From masked to full attention" checks it
-    against ``torch.nn.MultiheadAttention``).
+    :math:`\operatorname{softmax}(QK^\top/\sqrt{F})\,V` (chapter "From masked to full attention"
+    checks it against ``torch.nn.MultiheadAttention``).
 
     Parameters have PyG's names (``lin_query``, ``lin_key``, ``lin_value``, ``lin_edge``,
     ``lin_skip``, ``lin_beta``), so ``pyg_module.load_state_dict(layer.state_dict(), strict=False)``
@@ -50,16 +52,17 @@ class TransformerConv(nn.Module):
         concat: keep the heads (``True``) or average them (``False``) before the root weight.
         beta: the gate :math:`\beta_i` between :math:`m_i` and :math:`r_i` (needs ``root_weight``).
         edge_feats: width of the edge features :math:`x_{ij}`; ``None`` for none.
-        bias: biases :math:`b_q, b_k, b_v, b_r` (``lin_edge`` and ``lin_beta`` have none, as in PyG).
-        root_weight: add :math:`r_i = W_r h_i + b_r`.
-        attn_drop: dropout on :math:`\alpha` (training only).
-        allow_zero_in_degree: accept destinations without in-edges (they get :math:`m_i = 0`).
+        bias: biases :math:`b_q, b_k, b_v, b_r` (``lin_edge`` and ``lin_beta`` have none, as in
+        PyG). root_weight: add :math:`r_i = W_r h_i + b_r`. attn_drop: dropout on :math:`\alpha`
+        (training only). allow_zero_in_degree: accept destinations without in-edges (they get
+        :math:`m_i = 0`).
 
     Shapes:
         ``feat`` ``(N, in_feats)`` or a pair ``((N_src, in_src), (N_dst, in_dst))``; ``edge_feat``
         ``(E, edge_feats)``. Output ``(N_dst, H, F)`` with ``concat=True`` and ``(N_dst, 1, F)``
         (the head average) with ``concat=False``: in both cases ``rst.flatten(1)`` is PyG's output.
-        With ``get_attention`` also :math:`\alpha`, ``(E, H, 1)`` (before dropout, as PyG returns it).
+        With ``get_attention`` also :math:`\alpha`, ``(E, H, 1)`` (before dropout, as PyG returns
+        it).
 
     Examples:
         >>> import torch
@@ -109,7 +112,8 @@ class TransformerConv(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """``torch.nn.Linear``'s initialisation for every projection (PyG's ``Linear`` uses the same)."""
+        """``torch.nn.Linear``'s initialisation for every projection (PyG's ``Linear`` uses the
+        same)."""
         for lin in (
             self.lin_query,
             self.lin_key,
@@ -122,11 +126,13 @@ class TransformerConv(nn.Module):
                 lin.reset_parameters()
 
     def _edge_term(self, g: Graph, edge_feat, like: torch.Tensor):
-        """:math:`\\varepsilon_{ij} = W_e x_{ij}`, ``(E, H, F)``, or ``None`` without edge features."""
+        """:math:`\\varepsilon_{ij} = W_e x_{ij}`, ``(E, H, F)``, or ``None`` without edge
+        features."""
         if self.lin_edge is None:
             if edge_feat is not None:
                 raise ValueError(
-                    "edge_feat given, but the layer was built without edge features (edge_feats=None)"
+                    "edge_feat given, but the layer was built without edge features "
+                    "(edge_feats=None)"
                 )
             return None
         if edge_feat is None:
@@ -145,9 +151,11 @@ class TransformerConv(nn.Module):
         return self.lin_edge(edge_feat).view(g.num_edges, self._num_heads, self._out_feats)
 
     def forward(self, graph, feat, edge_feat=None, get_attention=False):
-        """``feat``: (N, in_feats), or ``(feat_src, feat_dst)`` for a bipartite graph; ``edge_feat``:
-        (E, edge_feats) when the layer has edge features. Returns ``(N_dst, H, F)`` (``(N_dst, 1, F)``
-        with ``concat=False``), and with ``get_attention`` also :math:`\\alpha` of shape ``(E, H, 1)``."""
+        """``feat``: (N, in_feats), or ``(feat_src, feat_dst)`` for a bipartite graph;
+        ``edge_feat``: (E, edge_feats) when the layer has edge features. Returns ``(N_dst, H, F)``
+        (``(N_dst, 1, F)`` with ``concat=False``), and with ``get_attention`` also :math:`\\alpha`
+        of shape
+        ``(E, H, 1)``."""
         g, h_src, h_dst = _checks.split_features(
             graph, feat, (self._in_src_feats, self._in_dst_feats), self.lin_key.weight
         )
