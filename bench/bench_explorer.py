@@ -31,11 +31,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-import lab_session
+import lab_session  # noqa: E402 (lives in tests/, which the line above puts on sys.path)
 
 SECTION_START = "<!-- bench_explorer.py: start -->"
 SECTION_END = "<!-- bench_explorer.py: end -->"
-WATCH_JS = """img => { window.__redraws = []; new MutationObserver(() => window.__redraws.push(performance.now()))
+WATCH_JS = """img => { window.__redraws = [];
+                       new MutationObserver(() => window.__redraws.push(performance.now()))
                        .observe(img, {attributes: true, attributeFilter: ['src']}); }"""
 KERNEL_IDLE = (
     "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"

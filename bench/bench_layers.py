@@ -239,7 +239,7 @@ def main():
                     assert err < 1e-4, f"{lib} GATConv differs from DGL's by {err}"
             for mode in ("forward", "fwd+bwd"):
                 ms = {
-                    lib: median_ms(lambda r=run: r(mode == "fwd+bwd"), args.repeat)
+                    lib: median_ms(lambda r=run, train=(mode == "fwd+bwd"): r(train), args.repeat)
                     for lib, run in runs.items()
                 }
                 mem = {}
@@ -286,19 +286,18 @@ def markdown(rows, info) -> str:
         "(the machine is shared: times are medians, still noisy)",
         "- graph: N nodes, 10 N random edges plus N self-loops; H = 4 heads of F = 16, 64 input "
         "features, float32",
-        "- forward: under `torch.no_grad()`; fwd+bwd: forward + `out.sum().backward()`; ms = median "
-        "after warm-up",
+        "- forward: under `torch.no_grad()`; fwd+bwd: forward + `out.sum().backward()`; "
+        "ms = median after warm-up",
         "- peak MB: extra resident memory at the peak of three training steps in a fresh process "
         "(VmHWM after resetting it, minus RSS before; the libraries' cached graph structures "
-        "included; "
-        "`MALLOC_MMAP_THRESHOLD_=65536`, so that freed tensors are returned, see `bench/README.md`)",
+        "included; `MALLOC_MMAP_THRESHOLD_=65536`, so that freed tensors are returned, see "
+        "`bench/README.md`)",
         "- `ops` = `edge_softmax` then `u_mul_e_sum` on given (E, H, 1) logits and (N, H, F) "
-        "features, "
-        "against `dgl.ops.edge_softmax` and `dgl.ops.u_mul_e_sum` (the kernel of "
+        "features, against `dgl.ops.edge_softmax` and `dgl.ops.u_mul_e_sum` (the kernel of "
         "`update_all(u_mul_e, sum)`)",
         "",
-        "| N | what | mode | gnnbook ms | DGL ms | PyG ms | gnnbook/DGL | gnnbook/PyG | peak MB "
-        "gnnbook | DGL | PyG |",
+        "| N | what | mode | gnnbook ms | DGL ms | PyG ms | gnnbook/DGL | gnnbook/PyG "
+        "| peak MB gnnbook | DGL | PyG |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -91,7 +91,7 @@ def main():
         for mode in ("forward", "fwd+bwd"):
             train = mode == "fwd+bwd"
             ms = {
-                lib: common.median_ms(lambda r=run: r(train), args.repeat)
+                lib: common.median_ms(lambda r=run, train=train: r(train), args.repeat)
                 for lib, run in (("gnnbook", ours), (other, theirs))
             }
             mem = (

@@ -162,7 +162,8 @@ def markdown(rows: list[dict], args, started: datetime.datetime, seconds: float)
         f"{args.hidden}, "
         f"{args.heads} heads, dropout {args.dropout}, depths {','.join(map(str, args.layers))} "
         f"(best mean validation score), validation scored every {args.eval_every} step(s). "
-        "Test score in %, mean ± std over the splits; the paper's (Platonov et al. 2023) beside it.",
+        "Test score in %, mean ± std over the splits; the paper's (Platonov et al. 2023) "
+        "beside it.",
         "",
         "| dataset | metric | model | layers | ours | paper | train time (s, all depths) |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: |",

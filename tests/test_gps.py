@@ -166,7 +166,7 @@ def test_graphs_in_a_batch_never_attend_to_each_other():
     keep = batch != 1
     torch.testing.assert_close(out2[keep], out[keep], **TOL)
     assert not torch.allclose(out2[~keep], out[~keep])
-    for graph_id, (lo, hi) in enumerate([(0, 3), (3, 7), (7, 9)]):
+    for lo, hi in [(0, 3), (3, 7), (7, 9)]:
         inside = (g.src >= lo) & (g.src < hi)
         alone = Graph(g.src[inside] - lo, g.dst[inside] - lo, hi - lo)
         torch.testing.assert_close(layer(alone, x[lo:hi]), out[lo:hi], **TOL)

@@ -27,7 +27,7 @@ def test_bipartite_counts_and_degrees():
     assert (g.num_src_nodes, g.num_dst_nodes, g.is_bipartite) == (4, 2, True)
     assert g.in_degrees().tolist() == [1, 2] and g.out_degrees().tolist() == [1, 0, 0, 2]
     with pytest.raises(ValueError, match="bipartite"):
-        g.num_nodes
+        _ = g.num_nodes
     with pytest.raises(ValueError, match="bipartite"):
         g.add_self_loops()
 

@@ -140,10 +140,11 @@ class AttentionKind:
     r"""One attention kind of the figures.
 
     ``vectors`` maps the page's JSON name of each attention vector to the layer's attribute (shape
-    ``(1, H, F)``); ``controls``: the controls beyond ``scale`` that act on it; ``build(gnn,
-    in_feats, out_feats, num_heads, slope, shared,
-    bias)`` makes an empty ``gnnbook.nn`` layer of this kind (``shared``: one projection for both ends). ``scale`` multiplies the vectors, or, for a kind without vectors, the projection by :math:`\sqrt{s}` (so the bilinear logits are multiplied by
-    :math:`s`)."""
+    ``(1, H, F)``); ``controls``: the controls beyond ``scale`` that act on it;
+    ``build(gnn, in_feats, out_feats, num_heads, slope, shared, bias)`` makes an empty
+    ``gnnbook.nn`` layer of this kind (``shared``: one projection for both ends). ``scale``
+    multiplies the vectors, or, for a kind without vectors, the projection by :math:`\sqrt{s}` (so
+    the bilinear logits are multiplied by :math:`s`)."""
 
     key: str
     label: str

@@ -280,8 +280,8 @@ def _read_regular(path: Path, expected: str) -> bytes:
         raise ValueError(f"cannot read {path}: {error}") from None
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(
-            f"{path} is not a regular file (a device, FIFO, socket or folder): refusing to read it; "
-            f"delete it to download the file again"
+            f"{path} is not a regular file (a device, FIFO, socket or folder): refusing to read "
+            f"it; delete it to download the file again"
         )
     if not real.is_relative_to(where):
         raise ValueError(

@@ -73,8 +73,8 @@ def _as_heads(graph, attention) -> np.ndarray:
         att = att[:, None]
     if att.ndim != 2 or att.shape[0] != graph.num_edges or att.shape[1] == 0:
         raise ValueError(
-            f"attention must have shape (E,), (E, H) or (E, H, 1) with E = {graph.num_edges} edges, "
-            f"got {tuple(np.shape(attention))}"
+            f"attention must have shape (E,), (E, H) or (E, H, 1) with E = {graph.num_edges} "
+            f"edges, got {tuple(np.shape(attention))}"
         )
     if not np.isfinite(att).all():
         raise ValueError("attention must be finite; it holds NaN or infinity")
@@ -96,8 +96,8 @@ def _require_size(graph, limit_key: str, what: str, instead: str) -> None:
     limit = STYLE[limit_key]
     if max(graph.num_src_nodes, graph.num_dst_nodes) > limit:
         raise ValueError(
-            f"graph has {max(graph.num_src_nodes, graph.num_dst_nodes)} nodes; {what} takes at most "
-            f"{limit} (STYLE[{limit_key!r}]): {instead}"
+            f"graph has {max(graph.num_src_nodes, graph.num_dst_nodes)} nodes; {what} takes at "
+            f"most {limit} (STYLE[{limit_key!r}]): {instead}"
         )
 
 
@@ -333,26 +333,22 @@ class AttentionDrawing:
         ]
 
     def _label_spots(self, k: int) -> list:
-        """Where edge ``k``'s α label may go, in order of preference (as ``attention.js`` does
-        it)."""
+        """Where edge ``k``'s α label may go, in order of preference (as ``attention.js``
+        does it)."""
         u, v = self.src[k], self.dst[k]
         if u == v:
             out, dist = self._outward(u), self._loop_radius() * 2.35 + 0.05 * self.span
-            turns = (
-                0,
-                0.8,
-                -0.8,
-                1.6,
-                -1.6,
-                2.4,
-                -2.4,
-            )  # radians off the outward direction, as in the JS
-            rotate = lambda t: np.array(
-                [
-                    out[0] * math.cos(t) - out[1] * math.sin(t),  # noqa: E731
-                    out[0] * math.sin(t) + out[1] * math.cos(t),
-                ]
-            )
+            # radians off the outward direction, as in the JS
+            turns = (0, 0.8, -0.8, 1.6, -1.6, 2.4, -2.4)
+
+            def rotate(t):
+                return np.array(
+                    [
+                        out[0] * math.cos(t) - out[1] * math.sin(t),
+                        out[0] * math.sin(t) + out[1] * math.cos(t),
+                    ]
+                )
+
             return [self.xy[u] + rotate(t) * dist for t in turns]
         p0, p2, q = self.xy[u], self.xy[v], self._control_point(u, v)
         return [(1 - t) ** 2 * p0 + 2 * t * (1 - t) * q + t**2 * p2 for t in STYLE["label_at"]]

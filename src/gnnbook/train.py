@@ -104,8 +104,8 @@ def _check_data(data) -> None:
     if bad.numel():
         node, feature = bad[0].tolist()
         raise ValueError(
-            f"features[{node}, {feature}] = {data.features[node, feature].item()}: features must be "
-            f"finite ({bad.shape[0]} NaN/Inf value(s) in all); fill or drop them before training"
+            f"features[{node}, {feature}] = {data.features[node, feature].item()}: features must "
+            f"be finite ({bad.shape[0]} NaN/Inf value(s) in all); fill or drop them before training"
         )
     n = data.labels.shape[0]
     for split in ("train", "val", "test"):
