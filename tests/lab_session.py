@@ -32,8 +32,10 @@ CHROMIUM_ARGS = [
 # destinations, printed as one JSON line.
 PROBE = """
 import json as _json
-_box = next(v for v in list(globals().values()) if hasattr(v, "controls") and hasattr(v, "alpha") and hasattr(v, "state"))
-_g = next(v for v in list(globals().values()) if type(v).__name__ == "Graph" and len(v.dst) == len(_box.alpha))
+_box = next(v for v in list(globals().values())
+            if hasattr(v, "controls") and hasattr(v, "alpha") and hasattr(v, "state"))
+_g = next(v for v in list(globals().values())
+          if type(v).__name__ == "Graph" and len(v.dst) == len(_box.alpha))
 print("PROBE" + _json.dumps({"alpha": [float(a) for a in _box.alpha], "dst": _g.dst.tolist(),
                              "state": dict(vars(_box.state())), "updates": len(_box.timings),
                              "timings": list(_box.timings)}))
@@ -139,7 +141,8 @@ def open_and_run(page, base: str, token: str, chapter: str, timeout_s: float = 9
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(
         """() => { const w = window.jupyterapp.shell.currentWidget;
-                   const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')].map(p => p.textContent);
+                   const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')]
+                                   .map(p => p.textContent);
                    return w.sessionContext.session.kernel.status === 'idle' && prompts.length
                           && !prompts.some(p => p.includes('*')); }""",
         timeout=timeout_s * 1000,
@@ -171,7 +174,8 @@ def probe(page) -> dict:
              let text = '';
              future.onIOPub = msg => {
                if (msg.header.msg_type === 'stream') text += msg.content.text;
-               if (msg.header.msg_type === 'error') reject(new Error(msg.content.ename + ': ' + msg.content.evalue));
+               if (msg.header.msg_type === 'error')
+                 reject(new Error(msg.content.ename + ': ' + msg.content.evalue));
              };
              future.done.then(() => resolve(text), reject);
            })""",

@@ -370,14 +370,16 @@ SLACK_PX = 48  # the article's own padding and a scrollbar
 
 # Measured in the page: the layout facts each check below reads.
 LAYOUT_JS = """() => {
-  const box = el => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top,
-                                                                    bottom: r.bottom, width: r.width}; };
+  const box = el => { const r = el.getBoundingClientRect();
+                      return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                              width: r.width}; };
   const shown = el => el && el.offsetParent !== null && getComputedStyle(el).visibility !== 'hidden'
                       && el.getBoundingClientRect().width > 0;
   const article = document.querySelector('.bd-article-container');
   const primary = document.querySelector('#pst-primary-sidebar');
   const secondary = document.querySelector('#pst-secondary-sidebar');
-  const describe = el => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string'
+  const describe = el => el.tagName.toLowerCase()
+                         + (el.className && typeof el.className === 'string'
                          ? '.' + el.className.trim().split(/\\s+/).slice(0, 2).join('.') : '')
                          + ': ' + (el.textContent || '').trim().slice(0, 50);
   // wider than its box, with the rest hidden (no scrollbar): a reader cannot see the end
@@ -391,7 +393,8 @@ LAYOUT_JS = """() => {
   // a code cell's input that needs horizontal scrolling
   const longCode = [...document.querySelectorAll('.cell_input pre')].filter(
     el => shown(el) && el.scrollWidth > el.clientWidth + 1).map(describe);
-  const search = [...document.querySelectorAll('.search-button, .search-button-field, form.bd-search')].filter(shown);
+  const search = [...document.querySelectorAll(
+    '.search-button, .search-button-field, form.bd-search')].filter(shown);
   const title = document.querySelector('.bd-sidebar-primary .navbar-brand');
   let titleHidden = null;
   if (shown(title)) {
@@ -401,7 +404,8 @@ LAYOUT_JS = """() => {
   }
   return {viewport: window.innerWidth, pageWidth: document.documentElement.scrollWidth,
           article: article && box(article), primary: shown(primary) ? box(primary) : null,
-          secondary: shown(secondary) ? box(secondary) : null, clipped, longCode, searches: search.length,
+          secondary: shown(secondary) ? box(secondary) : null, clipped, longCode,
+          searches: search.length,
           titleHidden, favicon: Boolean(document.querySelector('link[rel~="icon"]')),
           logo: Boolean(document.querySelector('.logo__image'))};
 }"""
@@ -491,8 +495,10 @@ def dead_widgets(p) -> list[str]:
         'script[type="application/vnd.jupyter.widget-view+json"]')].map((s, i) => {
           const out = s.parentElement;
           const note = out.previousElementSibling;
-          if (!out.hasAttribute('inert')) return `widget ${i}: looks live but has no kernel (not inert)`;
-          if (!note || !/still image/i.test(note.textContent)) return `widget ${i}: not labelled as a still image`;
+          if (!out.hasAttribute('inert'))
+            return `widget ${i}: looks live but has no kernel (not inert)`;
+          if (!note || !/still image/i.test(note.textContent))
+            return `widget ${i}: not labelled as a still image`;
           return null; }).filter(Boolean)""")
 
 
