@@ -185,8 +185,7 @@ def _child_peak(make, n: int, kind: str, lib: str) -> float:
     return (_rss_status("VmHWM") - before) / 1024
 
 
-# --- report
-# -----------------------------------------------------------------------------------------
+# --- report -------------------------------------------------------------------------------------
 def machine() -> dict:
     import dgl
     import torch_geometric

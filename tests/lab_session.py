@@ -28,8 +28,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # Python run in the chapter's kernel: the explorer (any global with .controls and .alpha) and its
-# graph's
-# destinations, printed as one JSON line.
+# graph's destinations, printed as one JSON line.
 PROBE = """
 import json as _json
 _box = next(v for v in list(globals().values())

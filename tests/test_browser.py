@@ -109,8 +109,7 @@ class Page:
         return self.errors, [u for u in self.failed if not _is_local(u)]
 
 
-# --- the checks on one interactive figure
-# ---------------------------------------------------------------
+# --- the checks on one interactive figure -------------------------------------------------------
 def _read(root):
     state = json.loads(root.get_attribute("data-state"))
     rows = root.locator("[data-alpha]").evaluate_all(
@@ -210,8 +209,7 @@ def exercise_figure(root):
     return n_checks
 
 
-# --- (1) standalone
-# ------------------------------------------------------------------------------------
+# --- (1) standalone -----------------------------------------------------------------------------
 def test_standalone_interactive_figures(browser, tmp_path):
     toy = graphs.toy_graph()
     fig_a = web.interactive_attention(
@@ -280,8 +278,7 @@ def test_two_figures_are_independent(browser, tmp_path):
         page.page.close()
 
 
-# --- (2) the built book
-# -------------------------------------------------------------------------------
+# --- (2) the built book -------------------------------------------------------------------------
 def _toc_pages() -> list[str]:
     import yaml
 
@@ -361,8 +358,7 @@ def test_book_pages_in_the_browser(browser, book_pages):
     assert not problems, "\n".join(problems)
 
 
-# --- (3) every screen: layout, navigation, accessibility
-# --------------------------------------------------
+# --- (3) every screen: layout, navigation, accessibility ----------------------------------------
 WIDTHS = (390, 768, 1366)
 AXE_WIDTHS = (390, 1366)
 AXE = ROOT / "_vendor" / "axe-core" / "axe.min.js"

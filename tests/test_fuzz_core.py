@@ -102,8 +102,7 @@ def close(actual: torch.Tensor, expected: torch.Tensor) -> None:
     )
 
 
-# --- Graph
-# -------------------------------------------------------------------------------------------
+# --- Graph --------------------------------------------------------------------------------------
 ID_FORMS = ("list", "int64", "int32", "int16", "uint8", "numpy", "tuple")
 
 
@@ -238,8 +237,7 @@ def test_fuzz_graph(case):
     run("Graph", lambda: Graph(*args, **kwargs), bad, check)
 
 
-# --- ops
-# ---------------------------------------------------------------------------------------------
+# --- ops ----------------------------------------------------------------------------------------
 SPECIAL = [math.nan, math.inf, -math.inf, 0.0, 1e4, -1e4]
 
 
@@ -428,8 +426,7 @@ def test_fuzz_op(op, data):
     _fuzz_op(op, data.draw(op_case(op), label="case"))
 
 
-# --- datasets: load_planetoid
-# ------------------------------------------------------------------------
+# --- datasets: load_planetoid -------------------------------------------------------------------
 CORA = [f"ind.cora.{ext}" for ext in ds._EXTENSIONS]
 HOSTILE_TEXT = st.sampled_from(
     [
@@ -634,8 +631,7 @@ class _Stub:
         return self.parser(self.stream, self.encoding)
 
 
-# --- datasets: csbm
-# ----------------------------------------------------------------------------------
+# --- datasets: csbm -----------------------------------------------------------------------------
 VALID_CSBM = {
     "num_nodes": st.integers(0, 24),
     "num_classes": st.integers(1, 4),
@@ -695,8 +691,7 @@ def test_fuzz_csbm(data):
     run("csbm", lambda: csbm(**args), bad, check)
 
 
-# --- train: accuracy, evaluate, fit
-# ------------------------------------------------------------------
+# --- train: accuracy, evaluate, fit -------------------------------------------------------------
 class _Linear(torch.nn.Module):
     def __init__(self, num_features, num_classes):
         super().__init__()

@@ -245,8 +245,7 @@ def test_fuzz_interactive_attention(
     _outcome("web.interactive_attention", bad, lambda: web.interactive_attention(**args), check)
 
 
-# --- gnnbook.draw
-# ------------------------------------------------------------------------------------
+# --- gnnbook.draw -------------------------------------------------------------------------------
 def _small_axes():
     fig = plt.figure(figsize=(2.0, 2.0), dpi=30)
     return fig.add_subplot()

@@ -69,8 +69,7 @@ def assert_same_eigenvectors(ours, theirs, values, k):
             torch.testing.assert_close(u @ u.T, v @ v.T, **TOL)
 
 
-# --- random walk
-# ------------------------------------------------------------------------------------
+# --- random walk --------------------------------------------------------------------------------
 def test_random_walk_by_hand():
     g = cycle(
         4
@@ -138,8 +137,7 @@ def test_random_walk_equals_pyg(g, k):
     torch.testing.assert_close(pe.random_walk_pe(g, k), theirs, **TOL)
 
 
-# --- Laplacian
-# ---------------------------------------------------------------------------------------
+# --- Laplacian ----------------------------------------------------------------------------------
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drawn_graph(undirected=True), st.integers(1, 10))
 def test_laplacian_is_a_dense_eigendecomposition(g, k):
@@ -228,8 +226,7 @@ def test_random_sign_flip():
         pe.random_sign_flip(torch.ones(3))
 
 
-# --- DGL's lap_pe
-# ------------------------------------------------------------------------------------
+# --- DGL's lap_pe -------------------------------------------------------------------------------
 def _dgl_lap_pe(dgl, g, k):
     np.random.seed(0)  # DGL flips signs with numpy's global generator
     out, values = dgl.lap_pe(g.to_dgl(), k, padding=True, return_eigval=True)
@@ -274,8 +271,7 @@ def test_dgl_lap_pe_iterative_path_is_too_loose_for_digits():
     assert (their_values[:, None] - spectrum[None]).abs().amin(1).max() < 0.05
 
 
-# --- bad inputs
-# --------------------------------------------------------------------------------------
+# --- bad inputs ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("fn", [pe.laplacian_pe, pe.random_walk_pe])
 def test_bad_inputs(fn):
     g = path(4)

@@ -22,8 +22,7 @@ from gnnbook.train import accuracy, evaluate, fit
 ROOT = Path(__file__).resolve().parents[1]
 
 
-# --- 1. a Graph never shares its ids, and hands out copies
-# ------------------------------------------
+# --- 1. a Graph never shares its ids, and hands out copies --------------------------------------
 _CHANGE_THEN_AGGREGATE = """
 import torch
 from gnnbook import Graph, ops
@@ -79,8 +78,7 @@ def test_1_csr_stays_right_after_changing_ids_to_other_valid_values():
     torch.testing.assert_close(ops.u_mul_e_sum(g, h).squeeze(1), dense)
 
 
-# --- 3. integer 0/1 masks
-# -----------------------------------------------------------------------------
+# --- 3. integer 0/1 masks -----------------------------------------------------------------------
 def _tiny_data(**masks):
     g = graphs.path_graph(4)
     base = {
@@ -125,8 +123,7 @@ def test_3_empty_masks_are_named():
         evaluate(model, _tiny_data(val_mask=torch.zeros(4, dtype=torch.bool)))
 
 
-# --- 4. backward on a multigraph with more edges than N_src * N_dst
-# -----------------------------------
+# --- 4. backward on a multigraph with more edges than N_src * N_dst -----------------------------
 def test_4_backward_on_a_dense_multigraph_matches_the_dense_reference():
     n = 64
     s, d = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
@@ -158,8 +155,7 @@ def test_4_gatconv_on_all_pairs_plus_one_duplicate_trains():
     assert all(torch.isfinite(p.grad).all() for p in layer.parameters() if p.grad is not None)
 
 
-# --- 5. ops check devices and dtypes
-# ------------------------------------------------------------------
+# --- 5. ops check devices and dtypes ------------------------------------------------------------
 @pytest.mark.parametrize(
     "call, name",
     [
@@ -190,8 +186,7 @@ def test_5_integer_or_bool_logits_get_a_type_error(dtype):
         ops.edge_softmax(g, torch.ones(4, 1, dtype=dtype))
 
 
-# --- 6. fit stops on a NaN loss, and refuses when no training label is valid
-# ---------------------------
+# --- 6. fit stops on a NaN loss, and refuses when no training label is valid --------------------
 def test_6_fit_refuses_nan_features_naming_the_node():
     data = csbm(40, 2, 0.2, 0.05, 1.0, 4, seed=0)
     data.features[3, 0] = float(
@@ -231,8 +226,7 @@ def test_6_fit_refuses_when_no_training_label_is_valid():
         fit(_Model(torch.nn.Linear(4, 2)), data, epochs=3, progress=False)
 
 
-# --- 8. tiny named graphs
-# -----------------------------------------------------------------------------
+# --- 8. tiny named graphs -----------------------------------------------------------------------
 @pytest.mark.parametrize(
     "make, n",
     [
@@ -246,8 +240,7 @@ def test_8_tiny_path_and_star_graphs(make, n):
     assert (g.num_nodes, g.num_edges, g.src.dtype, g.dst.dtype) == (n, 0, torch.int64, torch.int64)
 
 
-# --- 9. the loaders read only regular files inside the cache, by size and checksum first
-# --------------
+# --- 9. the loaders read only regular files inside the cache, by size and checksum first --------
 FILES = [f"ind.cora.{ext}" for ext in ds._EXTENSIONS]
 
 
@@ -333,8 +326,7 @@ def test_9_a_missing_root_leaves_no_folder_behind(tmp_path, monkeypatch):
     assert not (tmp_path / "new").exists()
 
 
-# --- 10. clear errors
-# ---------------------------------------------------------------------------------
+# --- 10. clear errors ---------------------------------------------------------------------------
 def test_10_ids_beyond_int64_are_a_value_error():
     with pytest.raises(ValueError, match=r"src .*2\*\*63"):
         Graph([2**63], [0])

@@ -175,8 +175,7 @@ def test_bad_inputs_name_the_argument():
         gnn.TransformerConv(4, 3, 2)(g, feat)
 
 
-# --- the Transformer is this layer on the complete graph
-# ---------------------------------------------
+# --- the Transformer is this layer on the complete graph ----------------------------------------
 @pytest.mark.parametrize("heads", [1, 4])
 def test_complete_graph_is_multihead_attention(heads):
     n, width = 7, 8
@@ -203,8 +202,7 @@ def test_complete_graph_is_multihead_attention(heads):
     torch.testing.assert_close(alpha[..., 0], weights[0][:, g.dst, g.src].T, **TOL)
 
 
-# --- PyG
-# -----------------------------------------------------------------------------------------------
+# --- PyG ----------------------------------------------------------------------------------------
 def pyg_side(module, g, feat, edge_feat):
     out, (edge_index, alpha) = module(
         feat, g.to_edge_index(), edge_feat, return_attention_weights=True

@@ -290,8 +290,7 @@ def test_mean_is_the_one_head_semantics_of_none():
         web.pick_head(torch.ones(3, 2), 2)
 
 
-# --- the same page in headless Chromium
-# ----------------------------------------------------------------
+# --- the same page in headless Chromium ---------------------------------------------------------
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",

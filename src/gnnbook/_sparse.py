@@ -102,8 +102,7 @@ def _rows(x: torch.Tensor, shape) -> torch.Tensor:
     return x.t().contiguous().view(shape)
 
 
-# --- ordered sums
-# -----------------------------------------------------------------------------------
+# --- ordered sums -------------------------------------------------------------------------------
 def _adds_in_order(device: torch.device) -> bool:
     """Does ``index_add_`` on ``device`` add in index order? (The CPU kernel does; GPUs use
     atomics.)"""
@@ -183,10 +182,9 @@ def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
 
 def _csr_matrix(block: Block, values: torch.Tensor) -> torch.Tensor:
     # check_invariants=False: the structure comes from the graph's own ids, checked when it was
-    # built
-    # and never handed out (callers get copies), so it cannot have changed since. PyTorch also warns
-    # once
-    # that sparse CSR is "beta"; we use only its long-stable core (construction, @, sampled_addmm).
+    # built and never handed out (callers get copies), so it cannot have changed since. PyTorch also
+    # warns once that sparse CSR is "beta"; we use only its long-stable core (construction, @,
+    # sampled_addmm).
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
         return torch.sparse_csr_tensor(
@@ -245,8 +243,7 @@ def _sddmm(graph: Graph, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return runs.new_empty(runs.shape).index_copy_(0, block.eids, runs)  # back in edge order
 
 
-# --- the three ops
-# ------------------------------------------------------------------------------------
+# --- the three ops ------------------------------------------------------------------------------
 class UAddV(torch.autograd.Function):
     """``e_k = el[src_k] + er[dst_k]``; backward sums each edge's gradient into its two ends."""
 
@@ -337,8 +334,7 @@ class UMulESum(torch.autograd.Function):
         # (dL/dalpha first: its temporaries are the larger, so they come before dL/dh is held)
         if ctx.needs_input_grad[1]:  # dL/dalpha_ij = <dL/dy_i, h_j>, one dot product per edge
             # A sampled product holds at most one entry per (i, j) pair: a multigraph with more
-            # edges
-            # than pairs takes the plain path (sampled_addmm refuses it).
+            # edges than pairs takes the plain path (sampled_addmm refuses it).
             if sparse and graph.num_edges <= graph.num_src_nodes * graph.num_dst_nodes:
                 grad_alpha = _sddmm(graph, grad, h)
             else:

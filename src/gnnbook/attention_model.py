@@ -83,8 +83,7 @@ STYLE = {
     "faded_colour_dark": "#5b6068",
     "arc_rad": 0.16,  # matplotlib's arc3 bend; the browser bends its arcs the same way
     # where an α label may sit along its arc (0: source, 1: destination), tried in turn: near the
-    # source
-    # first, where the edges into one node are still apart
+    # source first, where the edges into one node are still apart
     "label_at": (0.3, 0.4, 0.22, 0.5, 0.6, 0.15, 0.7),
     "label_cap": 8,  # at most this many α labels (the largest)
     "label_nodes_max": 60,  # node labels on graphs up to this size
@@ -245,8 +244,7 @@ def slope_of(layer) -> float:
     return 0.2
 
 
-# --- the control state and what it does to a layer
-# -------------------------------------------------
+# --- the control state and what it does to a layer ----------------------------------------------
 @dataclasses.dataclass
 class Controls:
     """One state of the figures' controls (the browser figure and the explorer use the same
@@ -389,8 +387,7 @@ def attention_for_controls(
     return att.reshape(att.shape[0], -1)
 
 
-# --- layers for figures
-# ------------------------------------------------------------------------------
+# --- layers for figures -------------------------------------------------------------------------
 def _nn():
     from . import nn as gnn  # imported when needed: the views work with given layers without it
 
@@ -481,8 +478,7 @@ def default_features(num_nodes: int, in_feats: int = 5, *, seed: int = 0) -> tor
     return torch.randn(num_nodes, in_feats, generator=gen, dtype=torch.float64)
 
 
-# --- label placement
-# -------------------------------------------------------------------------------
+# --- label placement ----------------------------------------------------------------------------
 def _label_box(spot, text: str, font: float):
     """A label's box ``(x0, y0, x1, y1)`` around ``spot``: about 0.62 font sizes per character."""
     half_w, half_h = 0.31 * font * len(text) + 0.45 * font, 0.85 * font
@@ -514,8 +510,7 @@ def place_labels(spots, texts, font: float, discs, radius: float) -> list:
     return chosen
 
 
-# --- the page's parameters of a layer, and back
-# --------------------------------------------------------
+# --- the page's parameters of a layer, and back -------------------------------------------------
 def _floats(t) -> list:
     return torch.as_tensor(t).detach().to("cpu", torch.float64).tolist()
 

@@ -344,8 +344,7 @@ def _gatv2_from_pyg(module):
     return layer
 
 
-# --- TransformerConv: the same parameter names on both sides
-# ---------------------------------------
+# --- TransformerConv: the same parameter names on both sides ------------------------------------
 def _transformer_to_pyg(layer, concat):
     from torch_geometric.nn import TransformerConv
 
@@ -401,8 +400,7 @@ def _load_named(target, state) -> None:
     )
 
 
-# --- GPS: the local layer through its own conversion, the rest by name
-# ------------------------------
+# --- GPS: the local layer through its own conversion, the rest by name --------------------------
 def _gps_norm_to_pyg(kind):
     return {
         "batch_norm": ("batch_norm", None),

@@ -532,11 +532,9 @@ def csbm(
     )
 
 
-# --- heterophilous graphs (Platonov et al. 2023)
-# ----------------------------------------------------
+# --- heterophilous graphs (Platonov et al. 2023) -------------------------------------------------
 # The .npz archives of yandex-research/heterophilous-graphs (folder data/, MIT licence). The sums
-# are
-# those of the copies CI seeds from (../shared/data/heterophilous/SHA256SUMS).
+# are those of the copies CI seeds from (../shared/data/heterophilous/SHA256SUMS).
 HETEROPHILOUS_URL = "https://github.com/yandex-research/heterophilous-graphs/raw/main/data/"
 HETEROPHILOUS_SHA256 = {
     "minesweeper.npz": "e664c8dacf1e8ac466c2c09ed4b237bd2c5541f47a6eae9c6092cb87f16412b3",

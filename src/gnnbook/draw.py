@@ -517,8 +517,7 @@ def draw_attention(
 
     Args:
         graph: a :class:`gnnbook.Graph` (homogeneous, at most ``STYLE["max_draw_nodes"]`` nodes;
-        draw a
-            node's neighbourhood of a larger graph) or DGL graph.
+            draw a node's neighbourhood of a larger graph) or DGL graph.
         attention: ``(E, H, 1)``, ``(E, H)`` or ``(E,)``, in edge order, finite.
         node: the focused node: highlighted, its incoming edges drawn on top and labelled with
             :math:`\alpha`, the other edges thin and grey. ``None``: no focus, no labels.
@@ -526,12 +525,11 @@ def draw_attention(
         ax: the matplotlib Axes to draw on (a new figure when ``None``).
         pos: ``{node: (x, y)}``; default :func:`graph_layout` with ``seed``.
         vmax: the :math:`\alpha` of the widest, darkest edge (default the largest drawn). Panels
-        that
-            are compared need the same ``vmax`` (and :func:`attention_colorbar` for one bar).
+            that are compared need the same ``vmax`` (and :func:`attention_colorbar` for one bar).
         annotate: label the focused node's incoming edges (default: when a node is focused).
         fmt: format of the printed :math:`\alpha`; ``max_labels``: at most this many labels (the
-        largest). width_range: line widths (points) of :math:`\alpha = 0` and
-        :math:`\alpha = v_{\max}`.
+            largest).
+        width_range: line widths (points) of :math:`\alpha = 0` and :math:`\alpha = v_{\max}`.
 
     Returns:
         The Axes. Each edge's artist has gid ``"edge-<k>"`` (``k`` its edge id). :func:`alt_text` of
@@ -635,8 +633,7 @@ def draw_attention_heads(
 
     Args:
         heads: the heads to draw (default all); ``ncols``: panels per row. Other keyword arguments
-        go
-            to :func:`draw_attention`.
+            go to :func:`draw_attention`.
 
     Returns:
         The Figure (its panels are ``fig.axes[:len(heads)]``). Chapter "GAT".

@@ -83,11 +83,9 @@ _nullable = lambda schema: {"anyOf": [schema, {"type": "null"}]}  # noqa: E731
 
 #: The JSON an interactive figure carries in its ``<script class="gnnbook-params">`` block (JSON
 #: Schema). ``attention.js`` reads nothing else; ``tests/test_web.py`` checks every figure against
-#: it.
-#: Edge ``k`` is ``src[k] -> dst[k]``; ``feat`` is ``(n, in_feats)``; per kind, ``Ws`` is
+#: it. Edge ``k`` is ``src[k] -> dst[k]``; ``feat`` is ``(n, in_feats)``; per kind, ``Ws`` is
 #: ``(heads * out_feats, in_feats)`` (``z = W h + b``, head ``h`` owns rows ``h*F .. h*F+F-1``) and
-#: each
-#: attention vector named in ``kind_info[kind].vectors`` is ``(heads, out_feats)``.
+#: each attention vector named in ``kind_info[kind].vectors`` is ``(heads, out_feats)``.
 PAGE_SCHEMA = {
     "type": "object",
     "required": [
@@ -338,8 +336,7 @@ def _render(fig: InteractiveAttention) -> str:
     )
 
 
-# --- checking the inputs, then building the page's parameters
-# ----------------------------------------
+# --- checking the inputs, then building the page's parameters -----------------------------------
 def _require_finite(name: str, tensor: torch.Tensor) -> None:
     if not torch.isfinite(tensor).all():
         raise ValueError(f"{name} must be finite; it holds NaN or infinity")
@@ -525,8 +522,8 @@ def interactive_attention(
 
     Args:
         graph: a homogeneous :class:`gnnbook.Graph` (or DGL graph) of at most
-        ``STYLE["max_page_nodes"]``
-            nodes (a page recomputes every edge on each move; show a node's neighbourhood instead).
+            ``STYLE["max_page_nodes"]`` nodes (a page recomputes every edge on each move; show a
+            node's neighbourhood instead).
         layer: a ``gnnbook.nn`` GATConv, GATv2Conv or DotGATConv (the other kinds are derived with
             :func:`~gnnbook.attention_model.derive_layers`), or a mapping ``kind -> layer``.
         feat: finite node features ``(N, in_feats)``.

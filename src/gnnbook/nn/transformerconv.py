@@ -53,9 +53,10 @@ class TransformerConv(nn.Module):
         beta: the gate :math:`\beta_i` between :math:`m_i` and :math:`r_i` (needs ``root_weight``).
         edge_feats: width of the edge features :math:`x_{ij}`; ``None`` for none.
         bias: biases :math:`b_q, b_k, b_v, b_r` (``lin_edge`` and ``lin_beta`` have none, as in
-        PyG). root_weight: add :math:`r_i = W_r h_i + b_r`. attn_drop: dropout on :math:`\alpha`
-        (training only). allow_zero_in_degree: accept destinations without in-edges (they get
-        :math:`m_i = 0`).
+            PyG).
+        root_weight: add :math:`r_i = W_r h_i + b_r`.
+        attn_drop: dropout on :math:`\alpha` (training only).
+        allow_zero_in_degree: accept destinations without in-edges (they get :math:`m_i = 0`).
 
     Shapes:
         ``feat`` ``(N, in_feats)`` or a pair ``((N_src, in_src), (N_dst, in_dst))``; ``edge_feat``
