@@ -37,12 +37,13 @@ hence the custom ``torch.autograd.Function``\ s. For
 :math:`\alpha_{ij} = \exp(e_{ij}) / \sum_k \exp(e_{ik})` and
 :math:`g_{ij} = \partial L / \partial \alpha_{ij}`:
 
-.. math::  \frac{\partial L}{\partial e_{ij}} = \alpha_{ij} \Big(g_{ij} - \sum_{k \in N(i)}
-\alpha_{ik}\, g_{ik}\Big).
+.. math::
+
+    \frac{\partial L}{\partial e_{ij}}
+    = \alpha_{ij} \Big(g_{ij} - \sum_{k \in N(i)} \alpha_{ik}\, g_{ik}\Big).
 
 For :math:`e_k = e^l_{\mathrm{src}_k} + e^r_{\mathrm{dst}_k}`: :math:`\partial L / \partial e^r_i`
-sums
-:math:`\partial L / \partial e_k` over the in-edges of :math:`i`,
+sums :math:`\partial L / \partial e_k` over the in-edges of :math:`i`,
 :math:`\partial L / \partial e^l_j` over the out-edges of :math:`j`.
 
 Sparse products need ``float32``/``float64`` on CPU or CUDA and enough work to pay for their set-up

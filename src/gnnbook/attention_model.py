@@ -412,10 +412,10 @@ def _fill(layer, weight, bias, vector) -> torch.nn.Module:
 
 def derive_layers(layer) -> dict:
     """``{kind: layer}`` for every kind of :data:`KINDS`, from one layer: the others share its
-    projection
-    :math:`W` (no projection bias) and take its first attention vector as each of theirs (GAT's
-    :math:`a_l` becomes GATv2's :math:`a`; GATv2's :math:`a` becomes GAT's :math:`a_l = a_r`); from
-    a kind without vectors they get a seeded draw. Everything is float64."""
+    projection :math:`W` (no projection bias) and take its first attention vector as each of theirs
+    (GAT's :math:`a_l` becomes GATv2's :math:`a`; GATv2's :math:`a` becomes GAT's
+    :math:`a_l = a_r`); from a kind without vectors they get a seeded draw. Everything is
+    float64."""
     own = layer_kind(layer)
     out = {own: copy.deepcopy(layer).to(torch.float64)}
     src, _ = _linears(layer)
@@ -449,10 +449,10 @@ def make_layers(
 ) -> dict:
     r"""``{kind: layer}`` of ``gnnbook.nn`` layers (float64) with weights drawn from ``seed`` only
     (the global RNG is untouched): :math:`W \sim \mathcal{N}(0, 1/\text{in\_feats})` shared by all
-    kinds,
-    :math:`a_l, a_r \sim \mathcal{N}(0, 2.25/\text{out\_feats})`, biases zero; the other kinds
-    follow
-    :func:`derive_layers`. The explorer's layers when it is given none (the tests use them too)."""
+    kinds, :math:`a_l, a_r \sim \mathcal{N}(0, 2.25/\text{out\_feats})`, biases zero; the other
+    kinds follow :func:`derive_layers`. The explorer's layers when it is given none (the tests use
+    them
+    too)."""
     gnn = _nn()
     gen = torch.Generator().manual_seed(int(seed))
     gat = gnn.GATConv(in_feats, out_feats, num_heads, negative_slope=negative_slope).to(

@@ -292,8 +292,8 @@ class AttentionDrawing:
         if u == v:  # self-loop: a ring on the side away from the centre
             r = self._loop_radius()
             artist = Circle(self.xy[u] + self._outward(u) * (r * 1.35), r, fill=False)
-        # ends moved off the node discs here, once: matplotlib's own shrinking costs every draw
         else:
+            # ends moved off the node discs here, once: matplotlib's own shrinking costs every draw
             gap = (math.sqrt(self.node_size) / 2.0 + 1) * self._points_to_data()
             q = self._control_point(u, v)
             ends = [
@@ -510,10 +510,10 @@ def draw_attention(
 
     An edge :math:`j \to i` carries
     :math:`\alpha_{ij} = \operatorname{softmax}_{j \in N(i)}(e_{ij})`, so the edges *into* each node
-    sum to one. Width is
-    :math:`w_{\min} + (w_{\max} - w_{\min})\,\alpha_{ij} / v_{\max}` (monotone in :math:`\alpha`)
-    and the colour bar shows :math:`[0, v_{\max}]`. Both directions of an undirected edge are drawn
-    as two arcs bending to opposite sides; a self-loop is a small ring on the node's outer side.
+    sum to one. Width is :math:`w_{\min} + (w_{\max} - w_{\min})\,\alpha_{ij} / v_{\max}` (monotone
+    in :math:`\alpha`) and the colour bar shows :math:`[0, v_{\max}]`. Both directions of an
+    undirected edge are drawn as two arcs bending to opposite sides; a self-loop is a small ring on
+    the node's outer side.
 
     Args:
         graph: a :class:`gnnbook.Graph` (homogeneous, at most ``STYLE["max_draw_nodes"]`` nodes;
@@ -833,9 +833,8 @@ def attention_entropy(graph, attention) -> torch.Tensor:
 
     with :math:`0 \log 0 = 0`. It lies in :math:`[0, \log |N(i)|]`: zero when node :math:`i` listens
     to one neighbour only, :math:`\log |N(i)|` when it listens to all of them equally (uniform
-    attention,
-    :math:`\alpha_{ij} = 1/|N(i)|`, which is what GCN-style mean aggregation does). Nodes without
-    incoming edges get 0.
+    attention, :math:`\alpha_{ij} = 1/|N(i)|`, which is what GCN-style mean aggregation does). Nodes
+    without incoming edges get 0.
 
     Args:
         attention: ``(E, H, 1)``, ``(E, H)`` or ``(E,)``.

@@ -6,9 +6,8 @@ Classification: Homophily–Heterophily Dichotomy and Beyond" (NeurIPS 2023). Th
 undirected graph :math:`G = (V, E)`; a :class:`gnnbook.Graph` holds it as a list of directed edges
 with every edge in both directions (as the loaders of :mod:`gnnbook.datasets` build it). Counting
 over that list counts every undirected edge twice, once per direction, which leaves every ratio
-below unchanged:
-:math:`2|E|` is the number of directed edges, and the degree :math:`d(v)` is the number leaving
-``v``. All of them are computed from one table, the class-pair counts
+below unchanged: :math:`2|E|` is the number of directed edges, and the degree :math:`d(v)` is the
+number leaving ``v``. All of them are computed from one table, the class-pair counts
 
 .. math::
 

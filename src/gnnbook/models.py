@@ -21,10 +21,9 @@ GCN          :math:`m_i = \sum_{j \in N(i) \cup \{i\}} \tilde h_j W_1 / \sqrt{d_
 SAGE         :math:`m_i = \tilde h_i W_{\mathrm{self}} + \mathrm{mean}_{j \in N(i)} \tilde h_j\,
              W_{\mathrm{neigh}} + b_1` (:class:`~gnnbook.nn.SAGEConv`, mean): the node's own
              features and the neighbours' mean are kept apart
-GAT          :math:`m_i = \big\Vert_{k} \sum_{j \in N(i) \cup \{i\}} \alpha^{k}_{ij} W^{k} \tilde
-h_j\;
-             W_1 + b_1` (:class:`~gnnbook.nn.GATConv`, heads of width ``hidden / heads``,
-             self-loops)
+GAT          :math:`m_i = \big\Vert_{k} \sum_{j \in N(i) \cup \{i\}} \alpha^{k}_{ij} W^{k}
+             \tilde h_j\; W_1 + b_1` (:class:`~gnnbook.nn.GATConv`, heads of width
+             ``hidden / heads``, self-loops)
 GAT-sep      :math:`m_i = [\tilde h_i \,\Vert\, \mathrm{GAT}_i]\, W_1 + b_1`, attention over
              :math:`N(i)` only: the node's own representation kept apart from the neighbours'
              aggregate

@@ -57,8 +57,7 @@ def random_walk_pe(graph, k) -> torch.Tensor:
     :math:`(P^t)_{ii}` is the probability of being back at :math:`i` after :math:`t` steps. A node
     without out-edges has a zero row (its walk stops). This is ``dgl.random_walk_pe(g, k)`` and
     PyG's ``AddRandomWalkPE(k)`` (on a multigraph PyG counts a duplicated edge in the degree but not
-    in
-    :math:`A`; here, as in DGL, it counts in both). Returns ``(N, k)`` float64 on the graph's
+    in :math:`A`; here, as in DGL, it counts in both). Returns ``(N, k)`` float64 on the graph's
     device.
 
     Examples:

@@ -49,8 +49,7 @@ def explorer_setup(
     seed: int = 0,
 ):
     """``(graph, layers, feat, direction)`` the explorer works on: the toy graph, seeded features
-    and
-    :func:`gnnbook.attention_model.make_layers` layers unless given."""
+    and :func:`gnnbook.attention_model.make_layers` layers unless given."""
     from . import graphs
 
     graph = graphs.toy_graph() if graph is None else as_graph(graph)

@@ -52,9 +52,9 @@ class GPSLayer(nn.Module):
 
     where :math:`\mathrm{MLP}` is ``Linear(C, 2C)``, the activation, ``Linear(2C, C)`` (dropout
     after each ``Linear`` and after the local and global outputs). Without a local layer
-    (``conv=None``)
-    :math:`h^L` is left out. A batch of graphs is one graph with several components plus a ``batch``
-    vector of graph ids: each graph's nodes attend to each other and to nothing else.
+    (``conv=None``) :math:`h^L` is left out. A batch of graphs is one graph with several components
+    plus a ``batch`` vector of graph ids: each graph's nodes attend to each other and to nothing
+    else.
 
     Parameters have the names of PyG's ``GPSConv`` (``conv``, ``attn``, ``mlp``, ``norm1..3``);
     :func:`gnnbook.compat.to_pyg` / ``from_pyg`` convert (PyG's ``BatchNorm`` wraps the
