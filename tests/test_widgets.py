@@ -53,8 +53,7 @@ def test_destination_term_cancels_when_the_score_is_linear():
     """With slope 1 the LeakyReLU is the identity: GAT's (and GATv2's) score is a sum of a source
     and a destination term, the destination's term cancels in the softmax, so moving node 0's
     features leaves α into node 0 unchanged. With slope 0.2 GATv2's nonlinearity sits between them
-    and α
-    moves."""
+    and α moves."""
     into0 = G.dst == 0
     for kind, slope, same in [("gat", 1.0, True), ("gatv2", 1.0, True), ("gatv2", 0.2, False)]:
         a = widgets.explorer_attention(kind=kind, slope=slope, head=0)

@@ -451,8 +451,7 @@ def make_layers(
     (the global RNG is untouched): :math:`W \sim \mathcal{N}(0, 1/\text{in\_feats})` shared by all
     kinds, :math:`a_l, a_r \sim \mathcal{N}(0, 2.25/\text{out\_feats})`, biases zero; the other
     kinds follow :func:`derive_layers`. The explorer's layers when it is given none (the tests use
-    them
-    too)."""
+    them too)."""
     gnn = _nn()
     gen = torch.Generator().manual_seed(int(seed))
     gat = gnn.GATConv(in_feats, out_feats, num_heads, negative_slope=negative_slope).to(

@@ -155,8 +155,7 @@ class TransformerConv(nn.Module):
         """``feat``: (N, in_feats), or ``(feat_src, feat_dst)`` for a bipartite graph;
         ``edge_feat``: (E, edge_feats) when the layer has edge features. Returns ``(N_dst, H, F)``
         (``(N_dst, 1, F)`` with ``concat=False``), and with ``get_attention`` also :math:`\\alpha`
-        of shape
-        ``(E, H, 1)``."""
+        of shape ``(E, H, 1)``."""
         g, h_src, h_dst = _checks.split_features(
             graph, feat, (self._in_src_feats, self._in_dst_feats), self.lin_key.weight
         )
