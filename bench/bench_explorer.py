@@ -1,6 +1,6 @@
 """The ipywidgets attention explorer in a real JupyterLab: how long a reader waits per update, and
-how many redraws a slider drag gets (issue #14: p90 under 100 ms on the toy graph, a drag followed
-continuously).
+how many redraws a slider drag gets (issue #14: p90 under 100 ms on the toy graph, a
+drag followed continuously).
 
     .venv/bin/python bench/bench_explorer.py            # writes its section of bench/results.md
     .venv/bin/python bench/bench_explorer.py --no-write
@@ -13,8 +13,8 @@ copy of book/, the GAT chapter run in headless Chromium with a live kernel. Then
   (MutationObserver), next step only after the kernel is idle again. Also the kernel's own compute +
   draw time per update (``explorer.timings``) and the first draw.
 - drag: the scale slider's handle dragged 120 px with the mouse in 12 moves 30 ms apart (a 0.36 s
-  drag), then 2 s to settle; counts the image changes (redraws the reader saw) and the kernel's
-  updates.
+  drag), then 2 s to settle; counts the image changes (redraws the reader saw) and
+  the kernel's updates.
 """
 
 from __future__ import annotations

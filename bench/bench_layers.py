@@ -116,8 +116,8 @@ def make_calls(n: int, kind: str):
 
 
 def training_step(call):
-    """``run(train)``: ``call()`` under ``torch.no_grad()``, or with ``out.sum().backward()`` when
-    ``train``."""
+    """``run(train)``: ``call()`` under ``torch.no_grad()``, or with
+    ``out.sum().backward()`` when ``train``."""
 
     def run(train: bool):
         if not train:
@@ -174,8 +174,8 @@ def peak_rss_mb(n: int, kind: str, lib: str, bench: str = "bench_layers") -> flo
 
 
 def _child_peak(make, n: int, kind: str, lib: str) -> float:
-    """The child's side of :func:`peak_rss_mb`; ``make`` is the ``make_calls`` of the benchmark
-    file."""
+    """The child's side of :func:`peak_rss_mb`; ``make`` is the ``make_calls`` of
+    the benchmark file."""
     torch.set_num_threads(THREADS)
     run = make(n, kind)[lib]
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM (peak RSS) to the current RSS

@@ -92,8 +92,8 @@ def _mean_std(values: list[float]) -> str:
 
 
 def run(args) -> list[dict]:
-    """One row per (dataset, model): the depth with the best mean validation score, its test
-    scores."""
+    """One row per (dataset, model): the depth with the best mean validation
+    score, its test scores."""
     device = torch.device(args.device) if args.device else default_device()
     rows = []
     for name in args.datasets:

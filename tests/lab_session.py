@@ -1,6 +1,6 @@
 """A real JupyterLab on 127.0.0.1 driven by headless Chromium: start it on a copy of ``book/``, open
-a chapter, run every cell with a live kernel, find the ipywidgets attention explorer and move its
-controls.
+a chapter, run every cell with a live kernel, find the ipywidgets attention explorer
+and move its controls.
 
 Used by tests/test_jupyterlab.py (α changes and sums to one after every move) and
 bench/bench_explorer.py (latency per update, redraws per drag).

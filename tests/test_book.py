@@ -30,8 +30,8 @@ def source_of(doc: str) -> Path:
 
 NOTEBOOKS = [source_of(doc) for doc in toc_files() if source_of(doc).suffix == ".ipynb"]
 # The longest code line that fits the code column at 1366 px without scrolling (0.8em monospace in a
-# column of 801 px holds 99 characters of DejaVu Sans Mono; tests/test_browser.py checks the real
-# boxes).
+# column of 801 px holds 99 characters of DejaVu Sans Mono; tests/test_browser.py
+# checks the real boxes).
 MAX_CODE_LINE = 96
 
 
@@ -83,8 +83,8 @@ def test_notebooks_are_stored_without_outputs_and_start_with_the_colab_cell(path
 
 
 def test_the_repository_and_ref_are_written_in_one_place():
-    """_config.yml's repository (url, branch) is the source; setup cells, README and launch links
-    agree."""
+    """_config.yml's repository (url, branch) is the source; setup cells, README and
+    launch links agree."""
     set_ref = _set_ref()
     url, ref = set_ref.repository()
     assert (url, ref) == (CONFIG["repository"]["url"], str(CONFIG["repository"]["branch"]))
@@ -114,8 +114,8 @@ def test_setup_cells_install_the_extras_the_chapter_imports():
 
 
 def test_code_lines_fit_the_code_column():
-    """Every line of the code the site shows is at most MAX_CODE_LINE characters (no hidden
-    overflow)."""
+    """Every line of the code the site shows is at most MAX_CODE_LINE
+    characters (no hidden overflow)."""
     long = []
     for path in NOTEBOOKS:
         for i, cell in enumerate(code_cells(path)):

@@ -60,8 +60,8 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium for this module (system Chromium: ``playwright install`` needs a
-    network)."""
+    """A headless Chromium for this module (system Chromium: ``playwright
+    install`` needs a network)."""
     path = _chromium()
     if path is None:
         message = "Chromium not found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)"
@@ -82,8 +82,8 @@ def _is_local(url: str) -> bool:
 
 class Page:
     """A page with its console errors, uncaught exceptions and failed requests recorded. Every
-    request that leaves this machine is blocked: the book must render offline (MathJax, widgets,
-    figures)."""
+    request that leaves this machine is blocked: the book must render offline
+    (MathJax, widgets, figures)."""
 
     def __init__(self, browser, url: str, width: int = 1366):
         self.page = browser.new_page(viewport={"width": width, "height": 900})
@@ -148,8 +148,8 @@ def _set_range(root, name, value):
 
 
 def exercise_figure(root):
-    """Move every control of one figure; check (a) change, (b) sums, (c) Python agreement after
-    each."""
+    """Move every control of one figure; check (a) change, (b) sums, (c) Python
+    agreement after each."""
     params = json.loads(root.locator("script.gnnbook-params").text_content())
     state, alpha = _check(root, params, what="initial state")
     n_checks = 1

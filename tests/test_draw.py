@@ -140,8 +140,8 @@ def test_size_limits_say_what_to_do_instead():
 
 
 def test_heatmap_block_of_a_lookup_graph():
-    """Queries 0..2 each hear keys 3..6: the block rows=queries, columns=keys is the whole
-    matrix."""
+    """Queries 0..2 each hear keys 3..6: the block rows=queries, columns=keys
+    is the whole matrix."""
     q, k = torch.arange(3).repeat_interleave(4), torch.arange(4).repeat(3) + 3
     g = graphs.Graph(k, q, 7)
     att = _attention(g, heads=1)

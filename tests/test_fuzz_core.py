@@ -93,8 +93,8 @@ def run(entry: str, call, bad: str | None, check):
 
 
 def close(actual: torch.Tensor, expected: torch.Tensor) -> None:
-    """Equal to the float64 reference, NaN where it has NaN (float32 results to float32
-    precision)."""
+    """Equal to the float64 reference, NaN where it has NaN (float32
+    results to float32 precision)."""
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     tol = 1e-10 if actual.dtype == torch.float64 else 2e-5
     torch.testing.assert_close(
@@ -491,8 +491,8 @@ def planetoid_case(draw):
 
 
 def _expected_bad(layout, server, name, sha_form, root_form):
-    """The argument (or file) a correct loader must name, or None when the load must reach the
-    parser."""
+    """The argument (or file) a correct loader must name, or None when the load
+    must reach the parser."""
     if not isinstance(name, str):
         return "name"
     if name.lower() != "cora":
@@ -600,8 +600,8 @@ def test_fuzz_load_planetoid(case):
         except (ValueError, TypeError, RuntimeError, OSError) as error:
             message = str(error)
             if bad == "unreachable" or isinstance(error, OSError):
-                # Another dataset, or a root that is a file: an error naming the dataset or the
-                # path.
+                # Another dataset, or a root that is a file: an error naming the
+                # dataset or the path.
                 assert isinstance(error, (ValueError, RuntimeError, OSError)) and (
                     str(root) in message
                     or "could not download" in message

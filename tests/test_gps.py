@@ -1,6 +1,6 @@
 """gnnbook.nn.GPSLayer: equal to PyG's GPSConv (weights moved by gnnbook.compat, Hypothesis-drawn
-batches of graphs), global attention confined to each graph, and clear errors for a bad batch
-vector."""
+batches of graphs), global attention confined to each graph, and clear errors
+for a bad batch vector."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ NORMS = ("batch_norm", "layer_norm", None)
 
 
 def batch_of(sizes, edges_per_graph):
-    """Graphs with ``sizes`` nodes side by side: one graph of several components, and the batch
-    vector."""
+    """Graphs with ``sizes`` nodes side by side: one graph of several components,
+    and the batch vector."""
     src, dst, start = [], [], 0
     for size, edges in zip(sizes, edges_per_graph):
         src += [start + u for u, _ in edges]
@@ -40,8 +40,8 @@ def local_layer(kind, channels, heads=2):
 
 
 def randomise(module, seed):
-    """Random weights, and random BatchNorm statistics (which eval mode uses), drawn from
-    ``seed``."""
+    """Random weights, and random BatchNorm statistics (which eval mode
+    uses), drawn from ``seed``."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in module.parameters():
@@ -119,8 +119,8 @@ def pyg_module(channels, conv, heads, norm, seed):
 @given(drawn_case())
 def test_equals_pyg_gpsconv_on_drawn_batches(case):
     """The gnnbook layer made from a PyG GPSConv with random weights computes what it computes: eval
-    mode (BatchNorm with its running statistics), and training mode (batch statistics; no
-    dropout)."""
+    mode (BatchNorm with its running statistics), and training mode (batch
+    statistics; no dropout)."""
     pytest.importorskip("torch_geometric")
     sizes, edges, config, training = case
     g, batch = batch_of(sizes, edges)
@@ -182,8 +182,8 @@ def test_one_graph_is_full_attention_over_all_nodes():
 
 
 def test_batch_order_does_not_matter():
-    """Nodes need not be grouped by graph (PyG assumes they are): a permuted batch gives permuted
-    outputs."""
+    """Nodes need not be grouped by graph (PyG assumes they are): a permuted batch
+    gives permuted outputs."""
     g, batch = batch_of([3, 2, 3], [[(0, 1), (1, 0)], [(0, 1)], [(1, 2), (2, 1)]])
     layer = make(6, "TransformerConv").eval()
     x = features(8, 6)

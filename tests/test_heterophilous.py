@@ -35,8 +35,8 @@ COUNTS = {
 
 @pytest.fixture(scope="module")
 def source() -> Path:
-    """A folder holding the four published files: the cache's if it has them, else the shared
-    copy."""
+    """A folder holding the four published files: the cache's if it has them,
+    else the shared copy."""
     for folder in (cache_dir() / "heterophilous", SHARED):
         if all((folder / f).exists() for f in FILES):
             return folder

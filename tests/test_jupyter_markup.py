@@ -24,8 +24,8 @@ markdown_it = pytest.importorskip(
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-# MyST syntax that plain Markdown shows as text: roles, directives (backtick or colon fences),
-# options
+# MyST syntax that plain Markdown shows as text: roles, directives (backtick or
+# colon fences), options
 RAW_MYST = re.compile(
     r"\{(?:cite|glue|term|ref|doc|numref|eq|math|bibliography|admonition|note|warning|tip)[^}]*\}"
     r"|^:{3,}|^:[\w-]+:\s|^\(\w[\w-]*\)=",

@@ -1,7 +1,7 @@
 """gnnbook.measures against direct counts: loops over the undirected edges of small hand-made and
 random graphs, the extremes each measure is built to show, DGL where it is installed, the paper's
-values for minesweeper and tolokers, and ROC-AUC against a count over all positive/negative
-pairs."""
+values for minesweeper and tolokers, and ROC-AUC against a count over all
+positive/negative pairs."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def _graph(edges, num_nodes) -> Graph:
 
 
 def _by_hand(edges, labels):
-    """(h_edge, h_adj, LI) counted directly from the undirected edges, written from the
-    definitions."""
+    """(h_edge, h_adj, LI) counted directly from the undirected edges,
+    written from the definitions."""
     same = sum(labels[u] == labels[v] for u, v in edges)
     h_edge = same / len(edges)
 
@@ -125,8 +125,8 @@ def test_same_values_as_dgl():
         pytest.skip("DGL with the Platonov et al. measures is not installed")
     for seed in range(6):
         edges, labels, n = _random_case(seed)
-        # DGL 2.1's LI is NaN when a class id has no node (0 log 0), so the ids are made
-        # consecutive.
+        # DGL 2.1's LI is NaN when a class id has no node (0 log 0), so the
+        # ids are made consecutive.
         g, y = _graph(edges, n), torch.unique(torch.tensor(labels), return_inverse=True)[1]
         reference = (
             dgl.edge_homophily(g.to_dgl(), y),

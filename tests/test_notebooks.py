@@ -1,5 +1,5 @@
-"""Execute every chapter notebook top to bottom on the current interpreter's stack, within a CPU
-budget.
+"""Execute every chapter notebook top to bottom on the current interpreter's stack,
+within a CPU budget.
 
 In the pinned venv the strict book build already executes every notebook, so this runs where Jupyter
 Book is absent (the modern venv, Colab's stand-in) or when GNNBOOK_RUN_NOTEBOOKS=1. Every chapter
@@ -36,8 +36,8 @@ def cell_errors(nb) -> list[str]:
 
 
 def execute(nb, cwd: Path) -> float:
-    """Run every cell, errors recorded as outputs instead of raised; return the kernel's CPU
-    seconds."""
+    """Run every cell, errors recorded as outputs instead of raised; return the
+    kernel's CPU seconds."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb.cells.append(nbformat.v4.new_code_cell(CPU_PROBE))

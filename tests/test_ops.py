@@ -1,5 +1,5 @@
-"""gnnbook.ops: shapes, dtypes, gradients, extreme logits, empty graphs, determinism,
-invariances."""
+"""gnnbook.ops: shapes, dtypes, gradients, extreme logits, empty graphs,
+determinism, invariances."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The fast ops (CSR products, segment reductions, hand-written backward) against plain
-gather/scatter.
+"""The fast ops (CSR products, segment reductions, hand-written backward)
+against plain gather/scatter.
 
 The references below are the textbook formulas, written with ``index_add``/``scatter_reduce`` and
 autograd's own backward; everything runs in float64 and must agree to 1e-10, gradients included.

@@ -45,8 +45,8 @@ def laplacian(g):
 
 
 def eigenspaces(values, first, stop, tol=1e-8):
-    """Index ranges ``[a, b)`` of equal eigenvalues lying wholly inside ``[first, stop)`` (sorted
-    values)."""
+    """Index ranges ``[a, b)`` of equal eigenvalues lying wholly inside ``[first,
+    stop)`` (sorted values)."""
     groups, a = [], 0
     for b in range(1, len(values) + 1):
         if b == len(values) or values[b] - values[b - 1] > tol:
@@ -114,8 +114,8 @@ def test_random_walk_equals_dgl(g, k):
 
 
 def in_float64(transform, g):
-    """A PyG transform applied to ``g``; PyG builds its matrices in the default dtype: float64
-    here."""
+    """A PyG transform applied to ``g``; PyG builds its matrices in the default
+    dtype: float64 here."""
     from torch_geometric.data import Data
 
     old = torch.get_default_dtype()
@@ -181,8 +181,8 @@ def test_laplacian_equals_pyg(g, data):
 
 
 def test_repeated_eigenvalue_only_the_projector_is_defined():
-    """A 6-cycle: eigenvalues 0, 1/2, 1/2, 3/2, 3/2, 2. Inside 1/2 any rotation of the basis is as
-    good."""
+    """A 6-cycle: eigenvalues 0, 1/2, 1/2, 3/2, 3/2, 2. Inside 1/2 any rotation of
+    the basis is as good."""
     g = cycle(6)
     ours, values = pe.laplacian_pe(g, 4, return_eigval=True)
     torch.testing.assert_close(values, torch.tensor([0.5, 0.5, 1.5, 1.5], dtype=D), **TOL)
@@ -251,8 +251,8 @@ def test_dgl_lap_pe_iterative_path_is_too_loose_for_digits():
     close eigenvalues) what comes back are eigen-pairs, roughly, but not necessarily the k smallest
     after the trivial one (with DGL 2.1 and this scipy it returns lambda_2..lambda_5: lambda_1 is
     missed), so its columns cannot be compared digit for digit. Asserted here only what is robust:
-    ours are exact, and each of DGL's columns is roughly an eigenvector for a value in L's
-    spectrum."""
+    ours are exact, and each of DGL's columns is roughly an eigenvector for a
+    value in L's spectrum."""
     dgl = pytest.importorskip("dgl")
     g, k = path(200), 4
     ours, values = pe.laplacian_pe(g, k, return_eigval=True)

@@ -1,5 +1,5 @@
-"""Issue #16, core package: one test per defect, each with the issue's reproduction (or a smaller
-one)."""
+"""Issue #16, core package: one test per defect, each with the issue's reproduction
+(or a smaller one)."""
 
 from __future__ import annotations
 
@@ -345,8 +345,8 @@ def test_10_a_meta_graph_is_refused():
 def test_10_uppercase_sha256_overrides_are_accepted(tmp_path):
     folder = _seed_cache(tmp_path)
     sums = {f: s.upper() for f, s in _sums_for(folder).items()}
-    # The checksums pass (upper case accepted); then the fake files fail to unpickle, which is fine
-    # here.
+    # The checksums pass (upper case accepted); then the fake files fail to unpickle,
+    # which is fine here.
     with pytest.raises(Exception) as info:
         load_planetoid("cora", tmp_path, sha256=sums)
     assert "checksum" not in str(info.value)

@@ -84,8 +84,8 @@ def _stop_epoch(history, patience):
 
 
 def test_early_stopping_stops_and_restores_the_best_weights():
-    # Features are pure noise (mu = 0): the MLP memorises the training nodes and validation loss
-    # rises.
+    # Features are pure noise (mu = 0): the MLP memorises the training nodes and
+    # validation loss rises.
     noise = csbm(200, 3, 0.05, 0.05, 0.0, 32, seed=1)
     torch.manual_seed(0)
     model = MLP(noise.num_features, noise.num_classes)

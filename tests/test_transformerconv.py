@@ -1,6 +1,6 @@
 """gnnbook.nn.TransformerConv against its dense float64 formula, PyG's TransformerConv (through
-gnnbook.compat, over Hypothesis-drawn graphs) and torch.nn.MultiheadAttention on the complete
-graph."""
+gnnbook.compat, over Hypothesis-drawn graphs) and torch.nn.MultiheadAttention on
+the complete graph."""
 
 from __future__ import annotations
 

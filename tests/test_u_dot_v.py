@@ -1,5 +1,5 @@
-"""gnnbook.ops.u_dot_v: a dense reference, its own gradcheck on every code path, DGL's u_dot_v, bad
-inputs."""
+"""gnnbook.ops.u_dot_v: a dense reference, its own gradcheck on every code path, DGL's
+u_dot_v, bad inputs."""
 
 from __future__ import annotations
 

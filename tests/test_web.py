@@ -1,5 +1,5 @@
-"""gnnbook.web: the kernel-free figure's embedded parameters reproduce the real layers'
-attention."""
+"""gnnbook.web: the kernel-free figure's embedded parameters reproduce the
+real layers' attention."""
 
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ sparse matrix :math:`A \in \mathbb{R}^{N_{dst} \times N_{src}}`, :math:`A_{ij} =
 then the CSR values; the same edges grouped by source give the CSR of :math:`A^\top`. The products
 run one head at a time (the extra memory is one head's worth) with int32 indices (about twice as
 fast as int64), and with features too wide for the cache the matrix is cut into blocks of columns
-whose rows of :math:`H` fit (:func:`_column_blocks`). Backward, for :math:`Y = A H` and a loss
-:math:`L`:
+whose rows of :math:`H` fit (:func:`_column_blocks`). Backward, for :math:`Y = A H`
+and a loss :math:`L`:
 
 .. math::
     \frac{\partial L}{\partial h_j} = \sum_{i} \alpha_{ij} \frac{\partial L}{\partial y_i}
@@ -64,8 +64,8 @@ from .graph import Graph, group_edges
 # Below this many multiply-adds (edges x heads x features) a sparse product costs more in set-up and
 # thread start-up than it saves: the toy graphs of the chapters and widgets take the plain path.
 SPARSE_MIN_WORK = 1 << 18
-# The dense operand of a sparse product is cut into blocks of rows no larger than this (a cache's
-# size).
+# The dense operand of a sparse product is cut into blocks of rows no larger than
+# this (a cache's size).
 CACHE_BYTES = 16 << 20
 
 
@@ -82,8 +82,8 @@ class Block(NamedTuple):
 
 
 def _sparse_ok(x: torch.Tensor, n_edges: int) -> bool:
-    """Sparse CSR products for this size, dtype and device? (MKL / cuSPARSE: float32 and
-    float64.)"""
+    """Sparse CSR products for this size, dtype and device? (MKL /
+    cuSPARSE: float32 and float64.)"""
     return (
         x.device.type in ("cpu", "cuda")
         and x.dtype in (torch.float32, torch.float64)
@@ -105,8 +105,8 @@ def _rows(x: torch.Tensor, shape) -> torch.Tensor:
 
 # --- ordered sums -------------------------------------------------------------------------------
 def _adds_in_order(device: torch.device) -> bool:
-    """Does ``index_add_`` on ``device`` add in index order? (The CPU kernel does; GPUs use
-    atomics.)"""
+    """Does ``index_add_`` on ``device`` add in index order? (The CPU kernel
+    does; GPUs use atomics.)"""
     return device.type == "cpu"
 
 
@@ -142,8 +142,8 @@ def _column_blocks(x: torch.Tensor) -> int:
 
 
 def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
-    """The CSR by destination (or ``by_source``, by source) cut into ``count`` column blocks;
-    cached."""
+    """The CSR by destination (or ``by_source``, by source) cut into ``count``
+    column blocks; cached."""
 
     def build():
         # By source, the grouping itself is not kept: only the blocks are (and the int64 ids go).
@@ -184,8 +184,8 @@ def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
 def _csr_matrix(block: Block, values: torch.Tensor) -> torch.Tensor:
     # check_invariants=False: the structure comes from the graph's own ids, checked when it was
     # built and never handed out (callers get copies), so it cannot have changed since. PyTorch also
-    # warns once that sparse CSR is "beta"; we use only its long-stable core (construction, @,
-    # sampled_addmm).
+    # warns once that sparse CSR is "beta"; we use only its long-stable core
+    # (construction, @, sampled_addmm).
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
         return torch.sparse_csr_tensor(

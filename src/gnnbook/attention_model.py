@@ -1,5 +1,5 @@
-r"""The attention model behind every attention view: controls, attention kinds, heads, drawing
-style.
+r"""The attention model behind every attention view: controls, attention kinds,
+heads, drawing style.
 
 Three views show attention: the matplotlib drawings of :mod:`gnnbook.draw`, the kernel-free browser
 figure of :mod:`gnnbook.web` and the ipywidgets explorer of :mod:`gnnbook.widgets`. What they share
@@ -247,8 +247,8 @@ def slope_of(layer) -> float:
 # --- the control state and what it does to a layer ----------------------------------------------
 @dataclasses.dataclass
 class Controls:
-    """One state of the figures' controls (the browser figure and the explorer use the same
-    fields)."""
+    """One state of the figures' controls (the browser figure and the explorer
+    use the same fields)."""
 
     node: int = 0
     head: int | str | None = 0
@@ -260,8 +260,8 @@ class Controls:
 
     @classmethod
     def of(cls, state=None, **changes) -> Controls:
-        """A :class:`Controls` from another one, a dict (e.g. the browser's ``data-state``) or
-        nothing."""
+        """A :class:`Controls` from another one, a dict (e.g. the browser's
+        ``data-state``) or nothing."""
         if state is None:
             base = cls()
         elif isinstance(state, Controls):
@@ -315,8 +315,8 @@ def perturbation_direction(feat: torch.Tensor, seed: int = 0) -> torch.Tensor:
 
 
 def in_neighbours(graph, node: int) -> list:
-    """The distinct in-neighbours :math:`j` of ``node`` (edges :math:`j \\to` node), in edge
-    order."""
+    """The distinct in-neighbours :math:`j` of ``node`` (edges :math:`j \\to`
+    node), in edge order."""
     graph = as_graph(graph)
     return list(dict.fromkeys(graph.src[graph.dst == int(node)].tolist()))
 
@@ -396,8 +396,8 @@ def _nn():
 
 def _fill(layer, weight, bias, vector) -> torch.nn.Module:
     """Copy one projection ``weight``/``bias`` (None: zero) into every projection of ``layer`` and
-    ``vector`` ``(1, H, F)`` into every attention vector; zero the output bias. Returns the
-    layer."""
+    ``vector`` ``(1, H, F)`` into every attention vector; zero the output
+    bias. Returns the layer."""
     with torch.no_grad():
         for lin in _projections(layer):
             lin.weight.copy_(weight)
@@ -414,8 +414,8 @@ def derive_layers(layer) -> dict:
     """``{kind: layer}`` for every kind of :data:`KINDS`, from one layer: the others share its
     projection :math:`W` (no projection bias) and take its first attention vector as each of theirs
     (GAT's :math:`a_l` becomes GATv2's :math:`a`; GATv2's :math:`a` becomes GAT's
-    :math:`a_l = a_r`); from a kind without vectors they get a seeded draw. Everything is
-    float64."""
+    :math:`a_l = a_r`); from a kind without vectors they get a seeded draw.
+    Everything is float64."""
     own = layer_kind(layer)
     out = {own: copy.deepcopy(layer).to(torch.float64)}
     src, _ = _linears(layer)

@@ -174,8 +174,8 @@ class RestrictedUnpickler(pickle.Unpickler):
 
 def _size_limit(file: str, expected: str) -> tuple[int, bool]:
     """``(limit, exact)``: the published size of ``file`` when its expected sum is the published one
-    (the file must have exactly that many bytes), else :data:`MAX_FILE_BYTES` (at most that
-    many)."""
+    (the file must have exactly that many bytes), else :data:`MAX_FILE_BYTES`
+    (at most that many)."""
     if file in SIZES and SHA256.get(file) == expected:
         return SIZES[file], True
     return MAX_FILE_BYTES, False
@@ -289,8 +289,8 @@ def _read_regular(path: Path, expected: str) -> bytes:
             f"put the file itself there"
         )
     _check_size(path, info.st_size, path.name, expected)
-    # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does not wait for a
-    # writer.
+    # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does
+    # not wait for a writer.
     fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as handle:
         opened = os.fstat(handle.fileno())
@@ -321,8 +321,8 @@ def _verified_bytes(path: Path, expected: str, url: str | None = None) -> bytes:
 
 
 def _sha256_overrides(sha256) -> dict:
-    """The caller's ``sha256`` overrides, checked (known file names, 64 hex digits) and in lower
-    case."""
+    """The caller's ``sha256`` overrides, checked (known file names, 64 hex digits)
+    and in lower case."""
     if sha256 is None:
         return {}
     if not isinstance(sha256, dict):
@@ -342,8 +342,8 @@ def _sha256_overrides(sha256) -> dict:
 
 
 def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeDataset:
-    r"""Cora, CiteSeer or PubMed with the standard Planetoid split (Yang et al. 2016; Kipf & Welling
-    2017).
+    r"""Cora, CiteSeer or PubMed with the standard Planetoid split (Yang et al. 2016;
+    Kipf & Welling 2017).
 
     Missing files are downloaded from ``PLANETOID_URL`` into ``<root>/planetoid/`` (``root``
     defaults to :func:`cache_dir`). Only regular files inside that folder are read (no devices,
@@ -357,8 +357,8 @@ def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeD
     Split: the first ``len(y)`` nodes train (Cora: 140), the next 500 validate, the 1000 nodes
     in ``test.index`` test. CiteSeer's test ids have gaps (isolated nodes absent from the files):
     those nodes get zero features and label 0 and lie in no split, as in Kipf's loader.
-    Features are row-normalised, :math:`\tilde x_{i} = x_{i} / \sum_f x_{if}` (all-zero rows stay
-    zero).
+    Features are row-normalised, :math:`\tilde x_{i} = x_{i} / \sum_f x_{if}`
+    (all-zero rows stay zero).
 
     Used in chapter "Attention on real graphs".
     """

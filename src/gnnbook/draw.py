@@ -44,8 +44,8 @@ _DESCRIPTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def colormap(cmap=CMAP):
     r"""The Colormap of attention drawings: ``cmap`` by name or as given; the default ``CMAP``
-    starts ``STYLE["cmap_start"]`` into reversed viridis so that edges with tiny :math:`\alpha` stay
-    visible."""
+    starts ``STYLE["cmap_start"]`` into reversed viridis so that edges with tiny
+    :math:`\alpha` stay visible."""
     from matplotlib import colormaps
     from matplotlib.colors import ListedColormap
 
@@ -147,8 +147,8 @@ def show(figure, alt=None, dpi: int = 100):
 
 
 def graph_layout(graph, seed: int = 0) -> dict:
-    """Node positions ``{node: np.array([x, y])}``, the same on every run for the same graph and
-    seed.
+    """Node positions ``{node: np.array([x, y])}``, the same on every run for the
+    same graph and seed.
 
     Kamada-Kawai (networkx, needs scipy) for graphs of up to 200 nodes, else a seeded spring layout,
     of the undirected simple graph behind ``graph`` (directions merged, self-loops dropped), centred
@@ -215,8 +215,8 @@ def attention_colorbar(
 # --- the graph drawing -----------------------------------------------------------------------
 class AttentionDrawing:
     r"""The artists of one attention drawing on ``ax``, made once; :meth:`update` restyles them for
-    new attention, focused node or head (the explorer redraws this way, much faster than drawing
-    again).
+    new attention, focused node or head (the explorer redraws this way, much faster
+    than drawing again).
 
     Edge widths are :math:`w_{\min} + (w_{\max} - w_{\min})\,\alpha_{ij}/v_{\max}`; edges not into
     the focused node recede (thin, light grey); labels are placed where they meet no node and no
@@ -574,8 +574,8 @@ def _attention_drawing(
     node_size,
     **options,
 ) -> AttentionDrawing:
-    """:func:`draw_attention`'s steps: check, lay out, make the artists, style them, add the colour
-    bar."""
+    """:func:`draw_attention`'s steps: check, lay out, make the artists, style them,
+    add the colour bar."""
     import matplotlib.pyplot as plt
 
     graph = as_graph(graph)
@@ -797,8 +797,8 @@ def _node_list(name: str, nodes, count: int) -> np.ndarray:
 
 
 def _dense_block(graph, alpha: np.ndarray, rows: np.ndarray, columns: np.ndarray):
-    """``(values, present)``: the ``rows`` x ``columns`` block of the attention matrix (duplicates
-    add)."""
+    """``(values, present)``: the ``rows`` x ``columns`` block of the attention
+    matrix (duplicates add)."""
     row_of = np.full(graph.num_dst_nodes, -1)
     row_of[rows] = np.arange(len(rows))
     col_of = np.full(graph.num_src_nodes, -1)

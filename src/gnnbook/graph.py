@@ -50,8 +50,8 @@ def _node_count(value, name: str) -> int:
 
 
 def _node_ids(ids, name: str) -> torch.Tensor:
-    """``ids`` as a new contiguous int64 tensor (never the caller's memory), checked for type and
-    shape."""
+    """``ids`` as a new contiguous int64 tensor (never the caller's memory), checked
+    for type and shape."""
     if not isinstance(ids, torch.Tensor):
         if isinstance(ids, (str, bytes, dict, set)) or not hasattr(ids, "__len__"):
             raise TypeError(
@@ -104,8 +104,8 @@ def _check_range(ids: torch.Tensor, limit: int, name: str) -> None:
 
 
 def group_edges(by: torch.Tensor, other: torch.Tensor, count: int) -> CSR:
-    """Edges grouped by the node ids ``by`` (a stable sort: ties keep edge order), as a
-    :class:`CSR`.
+    """Edges grouped by the node ids ``by`` (a stable sort: ties keep edge
+    order), as a :class:`CSR`.
 
     ``group_edges(dst, src, num_dst_nodes)`` lists every node's in-edges (:meth:`Graph.csr`);
     ``group_edges(src, dst, num_src_nodes)`` its out-edges (:meth:`Graph.csr_by_source`). Chapter
@@ -129,8 +129,8 @@ _OWN = _OwnKey()
 
 
 def _copy(value):
-    """A cached tensor, or (named) tuple of tensors, copied: what the graph hands out is never its
-    own."""
+    """A cached tensor, or (named) tuple of tensors, copied: what the graph hands out
+    is never its own."""
     if isinstance(value, torch.Tensor):
         return value.clone()
     moved = [_copy(v) for v in value]
@@ -252,8 +252,8 @@ class Graph:
 
     def _own(self, key, build):
         """:meth:`cached` for the graph's own structures (CSRs, degrees, the sparse products'
-        blocks), under keys no caller can name: they are handed out only as copies, so they stay as
-        built."""
+        blocks), under keys no caller can name: they are handed out only as copies, so
+        they stay as built."""
         return self.cached((_OWN, key), build)
 
     def _csr(self) -> CSR:

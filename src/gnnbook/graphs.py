@@ -32,8 +32,8 @@ def path_graph(num_nodes: int) -> Graph:
 
 
 def star_graph(num_leaves: int) -> Graph:
-    """A hub, node 0, joined to leaves ``1..num_leaves``, both directions (just the hub for 0
-    leaves)."""
+    """A hub, node 0, joined to leaves ``1..num_leaves``, both directions (just
+    the hub for 0 leaves)."""
     num_leaves = _node_count(num_leaves, "num_leaves")
     return _undirected([(0, i) for i in range(1, num_leaves + 1)], num_leaves + 1)
 

@@ -73,8 +73,8 @@ def edge_homophily(graph: Graph, labels) -> float:
 
 
 def adjusted_homophily(graph: Graph, labels) -> float:
-    r"""Edge homophily corrected for what degrees and class sizes give by chance (Platonov et al.
-    2023),
+    r"""Edge homophily corrected for what degrees and class sizes give by chance
+    (Platonov et al. 2023),
 
     .. math::
 

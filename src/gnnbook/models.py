@@ -1,6 +1,6 @@
 r"""The models and training protocol of Platonov et al. (ICLR 2023), "A Critical Look at the
-Evaluation of GNNs under Heterophily", built from :mod:`gnnbook.nn`, for the planned heterophily
-chapter.
+Evaluation of GNNs under Heterophily", built from :mod:`gnnbook.nn`, for the
+planned heterophily chapter.
 
 Every model is the same stack around a different graph layer. The input is projected,
 :math:`h^{(0)} = \mathrm{GELU}(\mathrm{Dropout}(x W_{\mathrm{in}} + b_{\mathrm{in}}))`, then each of
@@ -25,8 +25,8 @@ GAT          :math:`m_i = \big\Vert_{k} \sum_{j \in N(i) \cup \{i\}} \alpha^{k}_
              \tilde h_j\; W_1 + b_1` (:class:`~gnnbook.nn.GATConv`, heads of width
              ``hidden / heads``, self-loops)
 GAT-sep      :math:`m_i = [\tilde h_i \,\Vert\, \mathrm{GAT}_i]\, W_1 + b_1`, attention over
-             :math:`N(i)` only: the node's own representation kept apart from the neighbours'
-             aggregate
+             :math:`N(i)` only: the node's own representation kept apart from
+             the neighbours' aggregate
 GATv2(-sep)  the same with :class:`~gnnbook.nn.GATv2Conv` (not in the paper: added by this book)
 ===========  =======================================================================================
 
@@ -203,8 +203,8 @@ def train_split(
     seed: int | None = 0,
 ) -> SplitResult:
     r"""Train ``model`` on ``data`` (a :class:`gnnbook.datasets.NodeDataset`: one split) as the
-    paper does: full batch, Adam with learning rate ``lr`` and no weight decay, ``steps`` steps,
-    minimising
+    paper does: full batch, Adam with learning rate ``lr`` and no weight decay,
+    ``steps`` steps, minimising
 
     .. math::
 

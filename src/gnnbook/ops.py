@@ -131,8 +131,8 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
 
     GraphSAGE's pool aggregator (chapter "GraphSAGE"); without ``alpha`` it is DGL's
     ``update_all(fn.copy_u('h', 'm'), fn.max('m', 'h'))``. Shapes: ``h`` ``(N_src, *)`` with
-    ``alpha`` ``(E,)`` or ``None`` -> ``(N_dst, *)``. Destinations without in-edges get zeros, as in
-    DGL.
+    ``alpha`` ``(E,)`` or ``None`` -> ``(N_dst, *)``. Destinations without in-edges get
+    zeros, as in DGL.
     """
     graph = as_graph(graph)
     _per_node(graph, "source", "h", h)
@@ -145,8 +145,8 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
                 f"{tuple(alpha.shape)}"
             )
         messages = messages * alpha.reshape(-1, *([1] * (h.dim() - 1)))
-    # include_self=False: a destination's row starts from its first message, and an empty one stays
-    # 0.
+    # include_self=False: a destination's row starts from its first message, and an
+    # empty one stays 0.
     return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).scatter_reduce(
         0, _broadcast_edges(graph._dst, messages), messages, "amax", include_self=False
     )

@@ -17,8 +17,8 @@ WHY = {
 
 
 def optional_import(name: str, *, quiet: bool = False):
-    """Import ``name`` or return ``None``; unless ``quiet``, say in one line why a cell will
-    skip."""
+    """Import ``name`` or return ``None``; unless ``quiet``, say in one line
+    why a cell will skip."""
     try:
         return importlib.import_module(name)
     except Exception as error:  # DGL raises more than ImportError on a torch it does not support

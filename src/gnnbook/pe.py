@@ -1,5 +1,5 @@
-r"""Positional and structural encodings for graph transformers (chapter "From masked to full
-attention").
+r"""Positional and structural encodings for graph transformers (chapter "From
+masked to full attention").
 
 Full attention sees a set of nodes, not a graph: these functions give every node a vector that says
 where it sits. Both are computed densely in float64 (an :math:`N \times N` matrix), which suits the
@@ -57,8 +57,8 @@ def random_walk_pe(graph, k) -> torch.Tensor:
     :math:`(P^t)_{ii}` is the probability of being back at :math:`i` after :math:`t` steps. A node
     without out-edges has a zero row (its walk stops). This is ``dgl.random_walk_pe(g, k)`` and
     PyG's ``AddRandomWalkPE(k)`` (on a multigraph PyG counts a duplicated edge in the degree but not
-    in :math:`A`; here, as in DGL, it counts in both). Returns ``(N, k)`` float64 on the graph's
-    device.
+    in :math:`A`; here, as in DGL, it counts in both). Returns ``(N, k)`` float64
+    on the graph's device.
 
     Examples:
         >>> import torch
@@ -128,8 +128,8 @@ def laplacian_pe(graph, k, *, return_eigval: bool = False):
 
 
 def _signs(vectors: torch.Tensor) -> torch.Tensor:
-    """``(1, k)`` signs that make each column's largest-magnitude entry (lowest node id on ties)
-    positive."""
+    """``(1, k)`` signs that make each column's largest-magnitude entry (lowest
+    node id on ties) positive."""
     size = vectors.abs()
     largest = size >= size.amax(0, keepdim=True) - SIGN_TIE
     first = largest.int().argmax(0)  # first row holding a largest entry

@@ -1,5 +1,5 @@
-r"""Dense float64 references for chapter "From masked to full attention": the formulas with full
-matrices.
+r"""Dense float64 references for chapter "From masked to full attention": the
+formulas with full matrices.
 
 Like :mod:`gnnbook.reference`, nothing here is fast: the graph is the dense count matrix
 :math:`A` (``(N_dst, N_src)``, :func:`gnnbook.reference.adjacency`), scores are computed for every

@@ -1,5 +1,5 @@
-r"""Full-batch node classification, as chapter "Attention on real graphs" trains GCN, GraphSAGE and
-GAT.
+r"""Full-batch node classification, as chapter "Attention on real graphs" trains GCN,
+GraphSAGE and GAT.
 
 The loss is cross-entropy over the training nodes, with logits :math:`z_i`,
 
@@ -81,8 +81,8 @@ def accuracy(
 
 def _check_data(data) -> None:
     """Check ``data``'s labels (integer, one per node), features (finite), masks (bool, one per
-    node, not empty) and the labels they select (classes in ``[0, num_classes)``), naming the
-    culprit."""
+    node, not empty) and the labels they select (classes in ``[0,
+    num_classes)``), naming the culprit."""
     labels = data.labels
     if not isinstance(labels, torch.Tensor) or labels.dtype not in (
         torch.int64,

@@ -511,8 +511,8 @@ def interactive_attention(
     cmap: str | None = None,
     vmax: float | None = 1.0,
 ) -> InteractiveAttention:
-    r"""A self-contained HTML + JavaScript attention figure that recomputes attention in the
-    browser.
+    r"""A self-contained HTML + JavaScript attention figure that recomputes
+    attention in the browser.
 
     Controls: node, head (or mean), attention kind (:data:`gnnbook.attention_model.KINDS`),
     LeakyReLU slope, scale of the attention vectors (inverse temperature) and a perturbation of one

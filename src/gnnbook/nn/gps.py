@@ -1,5 +1,5 @@
-r"""The GPS layer: local message passing plus global attention over each graph (Rampášek et al.,
-2022)."""
+r"""The GPS layer: local message passing plus global attention over each graph
+(Rampášek et al., 2022)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def _graph_ids(batch, num_nodes: int, device) -> torch.Tensor:
 
 
 class GPSLayer(nn.Module):
-    r"""One GPS layer, as PyG's ``GPSConv`` with multi-head attention (chapter "From masked to full
-    attention").
+    r"""One GPS layer, as PyG's ``GPSConv`` with multi-head attention (chapter "From
+    masked to full attention").
 
     With a local layer :math:`\mathrm{MPNN}` (any gnnbook layer; its heads are concatenated) and
     :math:`\mathrm{MHA}`, multi-head attention among the nodes *of the same graph* only:
@@ -53,8 +53,8 @@ class GPSLayer(nn.Module):
     where :math:`\mathrm{MLP}` is ``Linear(C, 2C)``, the activation, ``Linear(2C, C)`` (dropout
     after each ``Linear`` and after the local and global outputs). Without a local layer
     (``conv=None``) :math:`h^L` is left out. A batch of graphs is one graph with several components
-    plus a ``batch`` vector of graph ids: each graph's nodes attend to each other and to nothing
-    else.
+    plus a ``batch`` vector of graph ids: each graph's nodes attend to each other
+    and to nothing else.
 
     Parameters have the names of PyG's ``GPSConv`` (``conv``, ``attn``, ``mlp``, ``norm1..3``);
     :func:`gnnbook.compat.to_pyg` / ``from_pyg`` convert (PyG's ``BatchNorm`` wraps the

@@ -1,5 +1,5 @@
-r"""The graph transformer layer: scaled dot-product attention masked by the graph (Shi et al.,
-2021)."""
+r"""The graph transformer layer: scaled dot-product attention masked by the graph
+(Shi et al., 2021)."""
 
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ class TransformerConv(nn.Module):
         ``feat`` ``(N, in_feats)`` or a pair ``((N_src, in_src), (N_dst, in_dst))``; ``edge_feat``
         ``(E, edge_feats)``. Output ``(N_dst, H, F)`` with ``concat=True`` and ``(N_dst, 1, F)``
         (the head average) with ``concat=False``: in both cases ``rst.flatten(1)`` is PyG's output.
-        With ``get_attention`` also :math:`\alpha`, ``(E, H, 1)`` (before dropout, as PyG returns
-        it).
+        With ``get_attention`` also :math:`\alpha`, ``(E, H, 1)`` (before dropout,
+        as PyG returns it).
 
     Examples:
         >>> import torch
@@ -113,8 +113,8 @@ class TransformerConv(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """``torch.nn.Linear``'s initialisation for every projection (PyG's ``Linear`` uses the
-        same)."""
+        """``torch.nn.Linear``'s initialisation for every projection (PyG's
+        ``Linear`` uses the same)."""
         for lin in (
             self.lin_query,
             self.lin_key,
@@ -127,8 +127,8 @@ class TransformerConv(nn.Module):
                 lin.reset_parameters()
 
     def _edge_term(self, g: Graph, edge_feat, like: torch.Tensor):
-        """:math:`\\varepsilon_{ij} = W_e x_{ij}`, ``(E, H, F)``, or ``None`` without edge
-        features."""
+        """:math:`\\varepsilon_{ij} = W_e x_{ij}`, ``(E, H, F)``, or ``None``
+        without edge features."""
         if self.lin_edge is None:
             if edge_feat is not None:
                 raise ValueError(
