@@ -105,8 +105,7 @@ def test_solutions_are_folded(path):
 def test_the_check_fails_on_raw_myst_and_open_solutions(tmp_path):
     source = (
         "As shown {cite}`kipf2017gcn`.\n\n:::{admonition} Solution\n:class: dropdown\nIt is "
-        "2.\n:::\n\n"
-        "```{bibliography}\n:filter: docname in docnames\n```\n"
+        "2.\n:::\n\n```{bibliography}\n:filter: docname in docnames\n```\n"
     )
     bad = {
         "cells": [{"cell_type": "markdown", "metadata": {}, "source": [source]}],

@@ -264,8 +264,7 @@ def test_dgl_lap_pe_iterative_path_is_too_loose_for_digits():
     deviation = torch.minimum((theirs - ours).abs().amax(0), (theirs + ours).abs().amax(0)).max()
     print(
         f"DGL lap_pe on a 200-node path: eigenvalues {their_values.tolist()} against "
-        f"{values.tolist()}; "
-        f"largest entry deviation {deviation:.1e}, residual {their_residual:.1e}"
+        f"{values.tolist()}; largest entry deviation {deviation:.1e}, residual {their_residual:.1e}"
     )
     assert their_residual < 0.1
     assert (their_values[:, None] - spectrum[None]).abs().amin(1).max() < 0.05

@@ -219,8 +219,7 @@ def _download(url: str, target: Path, expected: str) -> None:
                 if digest.hexdigest() != expected:
                     raise ValueError(
                         f"the download of {url} has SHA-256 {digest.hexdigest()}, expected "
-                        f"{expected}: "
-                        f"not the published file, so it was not kept"
+                        f"{expected}: not the published file, so it was not kept"
                     )
             except BaseException:
                 tmp.close()
@@ -258,8 +257,7 @@ def _fetch_missing(
                 still = [f for f in files if not (folder / f).exists()]
                 raise RuntimeError(
                     f"could not download {base_url + file} ({error}). Without network, download "
-                    "these "
-                    f"files from {base_url} and put them into {folder}: {', '.join(still)}"
+                    f"these files from {base_url} and put them into {folder}: {', '.join(still)}"
                 ) from error
     except BaseException:
         for path in reversed(created):
@@ -314,8 +312,7 @@ def _verified_bytes(path: Path, expected: str, url: str | None = None) -> bytes:
         )
         raise ValueError(
             f"checksum mismatch for {path}: expected SHA-256 {expected}, got {actual}. The file is "
-            "damaged "
-            f"or not the published one: delete it to download it again, or {source}."
+            f"damaged or not the published one: delete it to download it again, or {source}."
         )
     return data
 

@@ -139,8 +139,7 @@ def show(figure, alt=None, dpi: int = 100):
     png = buf.getvalue()
     tag = (
         f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" '
-        f'alt="{html.escape(alt)}" '
-        'style="max-width: 100%; height: auto">'
+        f'alt="{html.escape(alt)}" style="max-width: 100%; height: auto">'
     )
     display({"image/png": png, "text/html": tag, "text/plain": alt}, raw=True)
     plt.close(fig)
@@ -471,16 +470,14 @@ class AttentionDrawing:
         g = self.graph
         text = (
             f"A graph of {g.num_nodes} nodes and {g.num_edges} edges whose width and colour show "
-            "attention "
-            f"α{f' ({words})' if words else ''}"
+            f"attention α{f' ({words})' if words else ''}"
         )
         into = [k for k in range(len(self.src)) if self.dst[k] == focus]
         if into:
             best = max(into, key=lambda k: alpha[k])
             text += (
                 f"; node {self.names[focus]}'s {len(into)} incoming edges are highlighted, the "
-                "strongest "
-                f"from node {self.names[self.src[best]]} with α {alpha[best]:.2f}"
+                f"strongest from node {self.names[self.src[best]]} with α {alpha[best]:.2f}"
             )
         return text + "."
 

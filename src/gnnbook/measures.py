@@ -48,8 +48,7 @@ def _class_pairs(graph: Graph, labels, what: str, *, undirected: bool) -> torch.
         if not torch.equal(forward, backward):
             raise ValueError(
                 f"{what} is defined for undirected graphs: the graph must hold every edge u→v "
-                "together "
-                f"with v→u (the gnnbook.datasets loaders build graphs that way)"
+                f"together with v→u (the gnnbook.datasets loaders build graphs that way)"
             )
     labels = labels.cpu().long()
     num_classes = int(labels.max()) + 1

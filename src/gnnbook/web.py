@@ -273,8 +273,7 @@ def _slider(fid: str, name: str, value: float) -> str:
     lo, hi, step = RANGES[name]
     return (
         f'<span class="ga-slider"><input type="range" id="{fid}-{name}" data-control="{name}" '
-        f'min="{lo}" '
-        f'max="{hi}" step="{step}" value="{value}"><output data-show="{name}" '
+        f'min="{lo}" max="{hi}" step="{step}" value="{value}"><output data-show="{name}" '
         f'for="{fid}-{name}"></output></span>'
     )
 
@@ -328,8 +327,7 @@ def _render(fig: InteractiveAttention) -> str:
         f'<div class="gnnbook-attention" id="{fid}"><style>{css}</style>{title}'
         f'<div class="ga-controls">{_controls_html(fig)}</div>'
         '<div class="ga-svg"><p class="ga-nojs">This interactive figure runs in JavaScript, which '
-        "is off or "
-        f"blocked here (in Jupyter: trust the notebook).</p></div>"
+        f"is off or blocked here (in Jupyter: trust the notebook).</p></div>"
         f'<div class="ga-info" aria-live="polite"></div>'
         f'<script type="application/json" class="gnnbook-params">{embed_json(fig.params)}</script>'
         f"<script>{js}</script></div>"
