@@ -11,6 +11,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # Two workers on two cores: one torch thread each, or they fight over the cores (small models
+    # ran tens of times slower that way). Tests about thread counts set their own.
+    import torch
+
+    torch.set_num_threads(1)
+
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):

@@ -45,7 +45,12 @@ settings.register_profile(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+# For this file's tests only (a loaded profile would change every Hypothesis test's settings).
+_PROFILE = settings.get_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+FUZZ = settings(
+    _PROFILE,
+    max_examples=int(os.environ.get("GNNBOOK_FUZZ_EXAMPLES", _PROFILE.max_examples)),
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
@@ -156,6 +161,7 @@ WEB_CORRUPTIONS = [
 ]
 
 
+@FUZZ
 @given(
     graph=graphs_with_loops(),
     heads=st.integers(1, 3),
@@ -262,6 +268,7 @@ DRAW_CORRUPTIONS = [
 ]
 
 
+@FUZZ
 @given(
     graph=graphs_with_loops(max_nodes=5),
     heads=st.integers(1, 3),
@@ -315,6 +322,7 @@ def test_fuzz_draw_attention(graph, heads, seed, node, head, labels, render, cor
     _outcome("draw.draw_attention", bad, run, check)
 
 
+@FUZZ
 @given(
     graph=graphs_with_loops(max_nodes=5),
     heads=st.integers(1, 3),
@@ -360,6 +368,7 @@ def test_fuzz_attention_heatmap(graph, heads, seed, head, labels, corruption):
     )
 
 
+@FUZZ
 @given(
     graph=graphs_with_loops(max_nodes=5),
     heads=st.integers(1, 3),
@@ -394,6 +403,7 @@ def test_fuzz_entropy_histogram(graph, heads, seed, head, bins, corruption):
     )
 
 
+@FUZZ
 @given(
     heads=st.integers(1, 4),
     head=st.one_of(

@@ -121,3 +121,18 @@ def test_accuracy():
     assert accuracy(logits, labels, torch.tensor([True, True, False, False])) == 1.0
     with pytest.raises(ValueError, match="selects no node"):
         accuracy(logits, labels, torch.zeros(4, dtype=torch.bool))
+
+
+def test_sparse_features_are_checked_where_they_are_stored():
+    """Chapter 9 trains on sparse Cora features: accepted as they are, and a NaN stored among them
+    is named by its dense position."""
+    import dataclasses
+
+    from gnnbook.train import _check_data
+
+    data = csbm(60, 2, 0.2, 0.05, 1.0, 8, seed=0)
+    _check_data(dataclasses.replace(data, features=data.features.to_sparse()))
+    spoiled = data.features.clone()
+    spoiled[3, 5] = float("nan")
+    with pytest.raises(ValueError, match=r"features\[3, 5\] = nan"):
+        _check_data(dataclasses.replace(data, features=spoiled.to_sparse()))

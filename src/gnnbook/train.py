@@ -100,11 +100,17 @@ def _check_data(data) -> None:
             f"labels must have shape ({data.features.shape[0]},), one class id per node, "
             f"got {tuple(labels.shape)}"
         )
-    bad = (~torch.isfinite(data.features)).nonzero()
+    features = data.features
+    if features.is_sparse:  # only the stored entries can be NaN/Inf; check them where they sit
+        features = features.coalesce()
+        values, where = features.values(), features.indices().t()
+    else:
+        values, where = features, None
+    bad = (~torch.isfinite(values)).nonzero()
     if bad.numel():
-        node, feature = bad[0].tolist()
+        node, feature = (where[bad[0, 0]] if where is not None else bad[0]).tolist()
         raise ValueError(
-            f"features[{node}, {feature}] = {data.features[node, feature].item()}: features must "
+            f"features[{node}, {feature}] = {values[tuple(bad[0])].item()}: features must "
             f"be finite ({bad.shape[0]} NaN/Inf value(s) in all); fill or drop them before training"
         )
     n = data.labels.shape[0]
