@@ -35,7 +35,7 @@ from .attention_model import (
 from .draw import AttentionDrawing, draw_attention, graph_layout
 from .graph import as_graph
 
-__all__ = ["Controls", "attention_explorer", "explorer_attention", "explorer_setup"]
+__all__ = ["attention_explorer", "explorer_attention", "explorer_setup"]
 
 
 def explorer_setup(
