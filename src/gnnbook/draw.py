@@ -719,8 +719,8 @@ def attention_heatmap(
 
     Returns:
         The Axes; its image's array is a masked ``(len(rows), len(columns))`` array. Chapter
-        "Static vs dynamic attention (GATv2)" (the attention of each query of the dictionary
-        lookup).
+        "Static vs dynamic attention (GATv2)" draws with it the attention of each query of the
+        dictionary lookup.
     """
     import matplotlib.pyplot as plt
 
