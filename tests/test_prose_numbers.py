@@ -35,8 +35,10 @@ HEADING = re.compile(r"^#{1,2} (.*)$", re.MULTILINE)
 
 
 def prose_of(cells: list[dict]) -> str:
-    """The chapter's Markdown prose: every Markdown cell, less its exercises section (from an
-    "Exercises" heading to the next heading of the same level) and the parts in NOT_PROSE."""
+    """The chapter's Markdown prose: every Markdown cell, less its exercises and references sections
+    (from an "Exercises" or "References" heading to the next heading; the reference list is written
+    from references.bib, its years and arXiv numbers are not measurements) and the parts in
+    NOT_PROSE."""
     kept, in_exercises = [], False
     for cell in cells:
         if cell["cell_type"] != "markdown":
@@ -47,7 +49,7 @@ def prose_of(cells: list[dict]) -> str:
         pieces = HEADING.split(text)  # [before, heading, body, heading, body, ...]
         keep = [] if in_exercises else [pieces[0]]
         for title, body in zip(pieces[1::2], pieces[2::2]):
-            in_exercises = title.strip().lower().startswith("exercises")
+            in_exercises = title.strip().lower().startswith(("exercises", "references"))
             if not in_exercises:
                 keep.append(body)
         kept.append("\n".join(keep))
