@@ -1,19 +1,22 @@
-"""The ipywidgets attention explorer in a real JupyterLab: how long a reader waits per update, and how
-many redraws a slider drag gets (issue #14: p90 under 100 ms on the toy graph, a drag followed continuously).
+"""The ipywidgets attention explorer in a real JupyterLab: how long a reader waits per update, and
+how many redraws a slider drag gets (issue #14: p90 under 100 ms on the toy graph, a
+drag followed continuously).
 
     .venv/bin/python bench/bench_explorer.py            # writes its section of bench/results.md
     .venv/bin/python bench/bench_explorer.py --no-write
 
-The same setup as tests/test_jupyterlab.py (tests/lab_session.py): JupyterLab on 127.0.0.1 over a copy of
-book/, the GAT chapter run in headless Chromium with a live kernel. Then:
+The same setup as tests/test_jupyterlab.py (tests/lab_session.py): JupyterLab on 127.0.0.1 over a
+copy of book/, the GAT chapter run in headless Chromium with a live kernel. Then:
 
-- latency: ``--updates`` single keyboard steps of the "scale" slider, alternately right and left; each is
-  timed in the page from the key press to the moment the figure's image changes (MutationObserver),
-  next step only after the kernel is idle again. Also the kernel's own compute + draw time per update
-  (``explorer.timings``) and the first draw.
+- latency: ``--updates`` single keyboard steps of the "scale" slider, alternately right and left;
+  each is timed in the page from the key press to the moment the figure's image changes
+  (MutationObserver), next step only after the kernel is idle again. Also the kernel's own compute +
+  draw time per update (``explorer.timings``) and the first draw.
 - drag: the scale slider's handle dragged 120 px with the mouse in 12 moves 30 ms apart (a 0.36 s
-  drag), then 2 s to settle; counts the image changes (redraws the reader saw) and the kernel's updates.
+  drag), then 2 s to settle; counts the image changes (redraws the reader saw) and
+  the kernel's updates.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,13 +31,16 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-import lab_session
+import lab_session  # noqa: E402 (lives in tests/, which the line above puts on sys.path)
 
 SECTION_START = "<!-- bench_explorer.py: start -->"
 SECTION_END = "<!-- bench_explorer.py: end -->"
-WATCH_JS = """img => { window.__redraws = []; new MutationObserver(() => window.__redraws.push(performance.now()))
+WATCH_JS = """img => { window.__redraws = [];
+                       new MutationObserver(() => window.__redraws.push(performance.now()))
                        .observe(img, {attributes: true, attributeFilter: ['src']}); }"""
-KERNEL_IDLE = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
+KERNEL_IDLE = (
+    "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status === 'idle'"
+)
 
 
 def scale_handle(explorer):
@@ -50,9 +56,14 @@ def measure(updates: int) -> dict:
 
     path = lab_session.chromium()
     if path is None:
-        raise SystemExit("Chromium not found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)")
-    with tempfile.TemporaryDirectory() as tmp, lab_session.jupyter_lab(Path(tmp)) as (base, token), \
-            sync_playwright() as p:
+        raise SystemExit(
+            "Chromium not found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)"
+        )
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        lab_session.jupyter_lab(Path(tmp)) as (base, token),
+        sync_playwright() as p,
+    ):
         browser = p.chromium.launch(executable_path=path, args=lab_session.CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 1000})
         explorer = lab_session.open_and_run(page, base, token, "gat.ipynb")
@@ -73,7 +84,7 @@ def measure(updates: int) -> dict:
             page.wait_for_function(KERNEL_IDLE, timeout=30_000)
         after_steps = lab_session.probe(page)
         timings = after_steps["timings"]
-        kernel_ms = 1e3 * np.asarray(timings[n0:n0 + updates])
+        kernel_ms = 1e3 * np.asarray(timings[n0 : n0 + updates])
 
         box = handle.bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -91,11 +102,19 @@ def measure(updates: int) -> dict:
         drag_updates = lab_session.probe(page)["updates"] - updates_before
         browser.close()
     lat = np.asarray(latencies)
-    return {"updates": updates, "p50": float(np.percentile(lat, 50)), "p90": float(np.percentile(lat, 90)),
-            "max": float(lat.max()), "kernel_p50": float(np.percentile(kernel_ms, 50)),
-            "kernel_p90": float(np.percentile(kernel_ms, 90)), "first_draw": 1e3 * timings[0],
-            "drag_redraws": int(drag_redraws), "drag_updates": int(drag_updates),
-            "nodes": max(first["dst"]) + 1, "edges": len(first["dst"])}
+    return {
+        "updates": updates,
+        "p50": float(np.percentile(lat, 50)),
+        "p90": float(np.percentile(lat, 90)),
+        "max": float(lat.max()),
+        "kernel_p50": float(np.percentile(kernel_ms, 50)),
+        "kernel_p90": float(np.percentile(kernel_ms, 90)),
+        "first_draw": 1e3 * timings[0],
+        "drag_redraws": int(drag_redraws),
+        "drag_updates": int(drag_updates),
+        "nodes": max(first["dst"]) + 1,
+        "edges": len(first["dst"]),
+    }
 
 
 def markdown(r: dict) -> str:
@@ -103,31 +122,47 @@ def markdown(r: dict) -> str:
     import torch
 
     load = ", ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
-    return "\n".join([
-        SECTION_START,
-        "## The attention explorer in JupyterLab (`bench/bench_explorer.py`)",
-        "",
-        (f"Written on {time.strftime('%Y-%m-%d %H:%M')}: JupyterLab {jupyterlab.__version__}, torch {torch.__version__}, "
-         f"Python {platform.python_version()}, headless Chromium; load average at the end {load} (shared machine)."),
-        f"The GAT chapter's explorer on its graph ({r['nodes']} nodes, {r['edges']} edges), live kernel.",
-        "",
-        "| measure | value |",
-        "|---|---|",
-        (f"| update latency, key press to new image in the page, p50 / p90 / max ({r['updates']} slider steps) "
-         f"| {r['p50']:.0f} / {r['p90']:.0f} / {r['max']:.0f} ms |"),
-        f"| kernel compute + draw per update, p50 / p90 | {r['kernel_p50']:.0f} / {r['kernel_p90']:.0f} ms |",
-        f"| first draw (kernel) | {r['first_draw']:.0f} ms |",
-        f"| 12-step mouse drag (0.36 s): redraws seen / kernel updates | {r['drag_redraws']} / {r['drag_updates']} |",
-        "",
-        SECTION_END,
-    ])
+    return "\n".join(
+        [
+            SECTION_START,
+            "## The attention explorer in JupyterLab (`bench/bench_explorer.py`)",
+            "",
+            (
+                f"Written on {time.strftime('%Y-%m-%d %H:%M')}: JupyterLab "
+                f"{jupyterlab.__version__}, torch {torch.__version__}, "
+                f"Python {platform.python_version()}, headless Chromium; load average at the end "
+                f"{load} (shared machine)."
+            ),
+            f"The GAT chapter's explorer on its graph ({r['nodes']} nodes, {r['edges']} edges), "
+            "live kernel.",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            (
+                "| update latency, key press to new image in the page, p50 / p90 / max "
+                f"({r['updates']} slider steps) "
+                f"| {r['p50']:.0f} / {r['p90']:.0f} / {r['max']:.0f} ms |"
+            ),
+            f"| kernel compute + draw per update, p50 / p90 | {r['kernel_p50']:.0f} / "
+            f"{r['kernel_p90']:.0f} ms |",
+            f"| first draw (kernel) | {r['first_draw']:.0f} ms |",
+            f"| 12-step mouse drag (0.36 s): redraws seen / kernel updates | {r['drag_redraws']} / "
+            f"{r['drag_updates']} |",
+            "",
+            SECTION_END,
+        ]
+    )
 
 
 def write_section(text: str, out: Path) -> None:
     """Replace this benchmark's section of results.md (or append it), leaving the rest as it is."""
     old = out.read_text() if out.exists() else ""
     pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.DOTALL)
-    new = pattern.sub(lambda m: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text + "\n"
+    new = (
+        pattern.sub(lambda m: text, old)
+        if pattern.search(old)
+        else old.rstrip("\n") + "\n\n" + text + "\n"
+    )
     out.write_text(new)
 
 

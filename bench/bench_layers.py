@@ -9,6 +9,7 @@ weights and the same float32 inputs, in one process with ``torch.set_num_threads
 ``out.sum().backward()`` (gradients of the weights). Times: median of ``--repeat`` runs after two
 warm-up runs. Peak memory: see :func:`peak_rss_mb` (one fresh child process per measurement).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,14 +57,25 @@ def make_layers(kind: str):
         dgl_layer = dglnn.GATConv(IN_FEATS, FEATS, HEADS)
         pyg = PygGAT(IN_FEATS, FEATS, heads=HEADS, add_self_loops=False)  # the graph has its loops
         s = ours.state_dict()
-        pyg.load_state_dict({"lin.weight": s["fc.weight"], "att_src": s["attn_l"], "att_dst": s["attn_r"],
-                             "bias": s["bias"]})
+        pyg.load_state_dict(
+            {
+                "lin.weight": s["fc.weight"],
+                "att_src": s["attn_l"],
+                "att_dst": s["attn_r"],
+                "bias": s["bias"],
+            }
+        )
         layers = {"gnnbook": ours, "DGL": dgl_layer, "PyG": pyg}
     elif kind == "GraphConv":
-        layers = {"gnnbook": gnn.GraphConv(IN_FEATS, IN_FEATS), "DGL": dglnn.GraphConv(IN_FEATS, IN_FEATS)}
+        layers = {
+            "gnnbook": gnn.GraphConv(IN_FEATS, IN_FEATS),
+            "DGL": dglnn.GraphConv(IN_FEATS, IN_FEATS),
+        }
     else:
-        layers = {"gnnbook": gnn.SAGEConv(IN_FEATS, IN_FEATS, "mean"),
-                  "DGL": dglnn.SAGEConv(IN_FEATS, IN_FEATS, "mean")}
+        layers = {
+            "gnnbook": gnn.SAGEConv(IN_FEATS, IN_FEATS, "mean"),
+            "DGL": dglnn.SAGEConv(IN_FEATS, IN_FEATS, "mean"),
+        }
     layers["DGL"].load_state_dict(layers["gnnbook"].state_dict())
     return layers
 
@@ -73,15 +85,22 @@ def make_calls(n: int, kind: str):
     import dgl
 
     src, dst = make_graph(n)
-    graphs = {"gnnbook": Graph(src, dst, n), "DGL": dgl.graph((src, dst), num_nodes=n),
-              "PyG": torch.stack([src, dst])}
+    graphs = {
+        "gnnbook": Graph(src, dst, n),
+        "DGL": dgl.graph((src, dst), num_nodes=n),
+        "PyG": torch.stack([src, dst]),
+    }
     feat = torch.randn(n, IN_FEATS, generator=torch.Generator().manual_seed(1))
     calls = {}
-    if kind == "ops":  # edge_softmax then u_mul_e_sum, on given logits (E, H, 1) and features (N, H, F)
+    if (
+        kind == "ops"
+    ):  # edge_softmax then u_mul_e_sum, on given logits (E, H, 1) and features (N, H, F)
         logits = torch.randn(src.numel(), HEADS, 1, requires_grad=True)
         h = torch.randn(n, HEADS, FEATS, requires_grad=True)
-        impls = {"gnnbook": (ops.edge_softmax, ops.u_mul_e_sum),
-                 "DGL": (dgl.ops.edge_softmax, lambda g, x, a: dgl.ops.u_mul_e_sum(g, x, a))}
+        impls = {
+            "gnnbook": (ops.edge_softmax, ops.u_mul_e_sum),
+            "DGL": (dgl.ops.edge_softmax, lambda g, x, a: dgl.ops.u_mul_e_sum(g, x, a)),
+        }
         for lib, (softmax, aggregate) in impls.items():
             g = graphs[lib]
             calls[lib] = lambda g=g, s=softmax, a=aggregate: a(g, h, s(g, logits))
@@ -97,7 +116,9 @@ def make_calls(n: int, kind: str):
 
 
 def training_step(call):
-    """``run(train)``: ``call()`` under ``torch.no_grad()``, or with ``out.sum().backward()`` when ``train``."""
+    """``run(train)``: ``call()`` under ``torch.no_grad()``, or with
+    ``out.sum().backward()`` when ``train``."""
+
     def run(train: bool):
         if not train:
             with torch.no_grad():
@@ -105,6 +126,7 @@ def training_step(call):
         out = call()
         out.sum().backward()
         return out.detach()
+
     return run
 
 
@@ -137,18 +159,23 @@ def peak_rss_mb(n: int, kind: str, lib: str, bench: str = "bench_layers") -> flo
     with ``MALLOC_MMAP_THRESHOLD_=65536``, so that freed tensors go back to the system. CPU only;
     on a GPU one would use ``torch.cuda.max_memory_allocated`` instead.
     """
-    code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {str(ROOT / 'bench')!r});"
-            f"import bench_layers as b, {bench} as calls;"
-            f"print(b._child_peak(calls.make_calls, {n}, {kind!r}, {lib!r}))")
+    code = (
+        f"import sys; sys.argv=['x']; sys.path.insert(0, {str(ROOT / 'bench')!r});"
+        f"import bench_layers as b, {bench} as calls;"
+        f"print(b._child_peak(calls.make_calls, {n}, {kind!r}, {lib!r}))"
+    )
     # Every block over 64 KB gets its own mapping, returned on free: the peak is what the step
     # needs, not what glibc's heap happened to keep (see bench/README.md).
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def _child_peak(make, n: int, kind: str, lib: str) -> float:
-    """The child's side of :func:`peak_rss_mb`; ``make`` is the ``make_calls`` of the benchmark file."""
+    """The child's side of :func:`peak_rss_mb`; ``make`` is the ``make_calls`` of
+    the benchmark file."""
     torch.set_num_threads(THREADS)
     run = make(n, kind)[lib]
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM (peak RSS) to the current RSS
@@ -158,29 +185,48 @@ def _child_peak(make, n: int, kind: str, lib: str) -> float:
     return (_rss_status("VmHWM") - before) / 1024
 
 
-# --- report -----------------------------------------------------------------------------------------
+# --- report -------------------------------------------------------------------------------------
 def machine() -> dict:
     import dgl
     import torch_geometric
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads": THREADS, "torch": torch.__version__,
-            "dgl": dgl.__version__, "pyg": torch_geometric.__version__, "python": platform.python_version(),
-            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "load": os.getloadavg()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": THREADS,
+        "torch": torch.__version__,
+        "dgl": dgl.__version__,
+        "pyg": torch_geometric.__version__,
+        "python": platform.python_version(),
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "load": os.getloadavg(),
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 10k only, no results.md")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the peak-memory child processes"
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args()
     torch.set_num_threads(THREADS)
     sizes = [10_000] if args.quick else [10_000, 100_000]
     rows = []
-    header = f"{'N':>7} {'what':<10} {'mode':<8} {'gnnbook':>9} {'DGL':>9} {'PyG':>9} {'/DGL':>6} {'/PyG':>6}  peak MB (gnnbook/DGL/PyG)"
+    header = (
+        f"{'N':>7} {'what':<10} {'mode':<8} {'gnnbook':>9} {'DGL':>9} {'PyG':>9} {'/DGL':>6} "
+        f"{'/PyG':>6}  peak MB (gnnbook/DGL/PyG)"
+    )
     print(header)
     for n in sizes:
         for kind in ("ops", "GATConv", "GraphConv", "SAGEConv"):
@@ -191,7 +237,10 @@ def main():
                     err = (runs[lib](False).reshape(ref.shape) - ref).abs().max().item()
                     assert err < 1e-4, f"{lib} GATConv differs from DGL's by {err}"
             for mode in ("forward", "fwd+bwd"):
-                ms = {lib: median_ms(lambda r=run: r(mode == "fwd+bwd"), args.repeat) for lib, run in runs.items()}
+                ms = {
+                    lib: median_ms(lambda r=run, train=(mode == "fwd+bwd"): r(train), args.repeat)
+                    for lib, run in runs.items()
+                }
                 mem = {}
                 if mode == "fwd+bwd" and not args.no_memory:
                     mem = {lib: peak_rss_mb(n, kind, lib) for lib in runs}
@@ -199,8 +248,10 @@ def main():
                 rows.append(row)
                 print(format_row(row), flush=True)
     info = machine()
-    print(f"\n{info['cpu']}, {info['threads']} threads, torch {info['torch']}, DGL {info['dgl']}, "
-          f"PyG {info['pyg']}, load average {info['load'][0]:.1f}")
+    print(
+        f"\n{info['cpu']}, {info['threads']} threads, torch {info['torch']}, DGL {info['dgl']}, "
+        f"PyG {info['pyg']}, load average {info['load'][0]:.1f}"
+    )
     if not args.quick:
         Path(args.out).write_text(markdown(rows, info))
         print(f"wrote {args.out}")
@@ -215,35 +266,48 @@ def format_row(r) -> str:
     ms, mem = r["ms"], r["peak_mb"]
     cell = lambda lib: f"{ms[lib]:9.1f}" if lib in ms else f"{'-':>9}"  # noqa: E731
     peaks = "/".join(f"{mem[lib]:.0f}" for lib in ("gnnbook", "DGL", "PyG") if lib in mem)
-    return (f"{r['N']:>7} {r['what']:<10} {r['mode']:<8} {cell('gnnbook')} {cell('DGL')} {cell('PyG')} "
-            f"{_ratio(ms['gnnbook'], ms['DGL']):>6} {_ratio(ms['gnnbook'], ms.get('PyG')):>6}  {peaks}")
+    return (
+        f"{r['N']:>7} {r['what']:<10} {r['mode']:<8} {cell('gnnbook')} {cell('DGL')} {cell('PyG')} "
+        f"{_ratio(ms['gnnbook'], ms['DGL']):>6} {_ratio(ms['gnnbook'], ms.get('PyG')):>6}  {peaks}"
+    )
 
 
 def markdown(rows, info) -> str:
     lines = [
-        "# Benchmark results", "",
-        f"Written by `bench/bench_layers.py` on {info['date']}.", "",
-        f"- CPU: {info['cpu']} ({info['cores']} cores visible), `torch.set_num_threads({info['threads']})`",
+        "# Benchmark results",
+        "",
+        f"Written by `bench/bench_layers.py` on {info['date']}.",
+        "",
+        f"- CPU: {info['cpu']} ({info['cores']} cores visible), "
+        f"`torch.set_num_threads({info['threads']})`",
         f"- torch {info['torch']}, DGL {info['dgl']}, PyG {info['pyg']}, Python {info['python']}",
         f"- load average at the end: {', '.join(f'{x:.1f}' for x in info['load'])} "
         "(the machine is shared: times are medians, still noisy)",
-        "- graph: N nodes, 10 N random edges plus N self-loops; H = 4 heads of F = 16, 64 input features, float32",
-        "- forward: under `torch.no_grad()`; fwd+bwd: forward + `out.sum().backward()`; ms = median after warm-up",
+        "- graph: N nodes, 10 N random edges plus N self-loops; H = 4 heads of F = 16, 64 input "
+        "features, float32",
+        "- forward: under `torch.no_grad()`; fwd+bwd: forward + `out.sum().backward()`; "
+        "ms = median after warm-up",
         "- peak MB: extra resident memory at the peak of three training steps in a fresh process "
-        "(VmHWM after resetting it, minus RSS before; the libraries' cached graph structures included; "
-        "`MALLOC_MMAP_THRESHOLD_=65536`, so that freed tensors are returned, see `bench/README.md`)",
-        "- `ops` = `edge_softmax` then `u_mul_e_sum` on given (E, H, 1) logits and (N, H, F) features, "
-        "against `dgl.ops.edge_softmax` and `dgl.ops.u_mul_e_sum` (the kernel of `update_all(u_mul_e, sum)`)",
+        "(VmHWM after resetting it, minus RSS before; the libraries' cached graph structures "
+        "included; `MALLOC_MMAP_THRESHOLD_=65536`, so that freed tensors are returned, see "
+        "`bench/README.md`)",
+        "- `ops` = `edge_softmax` then `u_mul_e_sum` on given (E, H, 1) logits and (N, H, F) "
+        "features, against `dgl.ops.edge_softmax` and `dgl.ops.u_mul_e_sum` (the kernel of "
+        "`update_all(u_mul_e, sum)`)",
         "",
-        "| N | what | mode | gnnbook ms | DGL ms | PyG ms | gnnbook/DGL | gnnbook/PyG | peak MB gnnbook | DGL | PyG |",
+        "| N | what | mode | gnnbook ms | DGL ms | PyG ms | gnnbook/DGL | gnnbook/PyG "
+        "| peak MB gnnbook | DGL | PyG |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ms, mem = r["ms"], r["peak_mb"]
         f = lambda d, lib, p=1: f"{d[lib]:.{p}f}" if lib in d else "-"  # noqa: E731
-        lines.append(f"| {r['N']:,} | {r['what']} | {r['mode']} | {f(ms, 'gnnbook')} | {f(ms, 'DGL')} | "
-                     f"{f(ms, 'PyG')} | {_ratio(ms['gnnbook'], ms['DGL'])} | {_ratio(ms['gnnbook'], ms.get('PyG'))} | "
-                     f"{f(mem, 'gnnbook', 0)} | {f(mem, 'DGL', 0)} | {f(mem, 'PyG', 0)} |")
+        lines.append(
+            f"| {r['N']:,} | {r['what']} | {r['mode']} | {f(ms, 'gnnbook')} | {f(ms, 'DGL')} | "
+            f"{f(ms, 'PyG')} | {_ratio(ms['gnnbook'], ms['DGL'])} | "
+            f"{_ratio(ms['gnnbook'], ms.get('PyG'))} | "
+            f"{f(mem, 'gnnbook', 0)} | {f(mem, 'DGL', 0)} | {f(mem, 'PyG', 0)} |"
+        )
     return "\n".join(lines) + "\n"
 
 

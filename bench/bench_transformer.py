@@ -9,6 +9,7 @@ under ``torch.no_grad()``, ``fwd+bwd`` = forward + ``out.sum().backward()``, med
 runs after two warm-ups, peak memory of three training steps in a fresh child process. Prints a
 table (and JSON); it does not write ``results.md``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,15 +44,25 @@ def make_calls(n: int, kind: str):
         k = torch.randn(n, common.HEADS, common.FEATS, generator=gen, requires_grad=True)
         q = torch.randn(n, common.HEADS, common.FEATS, generator=gen, requires_grad=True)
         dgl_graph = dgl.graph((src, dst), num_nodes=n)
-        calls = {"gnnbook": lambda: ops.u_dot_v(g, k, q), "DGL": lambda: dgl.ops.u_dot_v(dgl_graph, k, q)}
+        calls = {
+            "gnnbook": lambda: ops.u_dot_v(g, k, q),
+            "DGL": lambda: dgl.ops.u_dot_v(dgl_graph, k, q),
+        }
     else:
         edge_feats = EDGE_FEATS if kind.endswith("+edge") else None
         feat = torch.randn(n, common.IN_FEATS, generator=gen)
-        edge_feat = None if edge_feats is None else torch.randn(src.numel(), EDGE_FEATS, generator=gen)
+        edge_feat = (
+            None if edge_feats is None else torch.randn(src.numel(), EDGE_FEATS, generator=gen)
+        )
         torch.manual_seed(0)
-        ours = gnn.TransformerConv(common.IN_FEATS, common.FEATS, common.HEADS, edge_feats=edge_feats)
+        ours = gnn.TransformerConv(
+            common.IN_FEATS, common.FEATS, common.HEADS, edge_feats=edge_feats
+        )
         pyg = compat.to_pyg(ours)
-        calls = {"gnnbook": lambda: ours(g, feat, edge_feat), "PyG": lambda: pyg(feat, edge_index, edge_feat)}
+        calls = {
+            "gnnbook": lambda: ours(g, feat, edge_feat),
+            "PyG": lambda: pyg(feat, edge_index, edge_feat),
+        }
 
     return {lib: common.training_step(call) for lib, call in calls.items()}
 
@@ -60,11 +71,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 10k instead of 100k")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the peak-memory child processes"
+    )
     args = parser.parse_args()
     torch.set_num_threads(common.THREADS)
     n = 10_000 if args.quick else 100_000
-    print(f"{'N':>7} {'what':<21} {'mode':<8} {'gnnbook':>9} {'other':>9} {'ratio':>6}  peak MB (gnnbook/other)")
+    print(
+        f"{'N':>7} {'what':<21} {'mode':<8} {'gnnbook':>9} {'other':>9} {'ratio':>6}  peak MB "
+        "(gnnbook/other)"
+    )
     rows = []
     for kind in KINDS:
         runs = make_calls(n, kind)
@@ -74,17 +90,31 @@ def main():
         assert err < 1e-4, f"gnnbook's {kind} differs from {other}'s by {err}"
         for mode in ("forward", "fwd+bwd"):
             train = mode == "fwd+bwd"
-            ms = {lib: common.median_ms(lambda r=run: r(train), args.repeat)
-                  for lib, run in (("gnnbook", ours), (other, theirs))}
-            mem = {} if not train or args.no_memory else {
-                lib: common.peak_rss_mb(n, kind, lib, bench="bench_transformer") for lib in ms}
-            rows.append({"N": n, "what": kind, "mode": mode, "other": other, "ms": ms, "peak_mb": mem})
+            ms = {
+                lib: common.median_ms(lambda r=run, train=train: r(train), args.repeat)
+                for lib, run in (("gnnbook", ours), (other, theirs))
+            }
+            mem = (
+                {}
+                if not train or args.no_memory
+                else {
+                    lib: common.peak_rss_mb(n, kind, lib, bench="bench_transformer") for lib in ms
+                }
+            )
+            rows.append(
+                {"N": n, "what": kind, "mode": mode, "other": other, "ms": ms, "peak_mb": mem}
+            )
             peaks = "/".join(f"{mem[lib]:.0f}" for lib in ms) if mem else ""
-            print(f"{n:>7} {kind:<21} {mode:<8} {ms['gnnbook']:9.1f} {ms[other]:9.1f} "
-                  f"{ms['gnnbook'] / ms[other]:6.2f}  {peaks}  ({other})", flush=True)
+            print(
+                f"{n:>7} {kind:<21} {mode:<8} {ms['gnnbook']:9.1f} {ms[other]:9.1f} "
+                f"{ms['gnnbook'] / ms[other]:6.2f}  {peaks}  ({other})",
+                flush=True,
+            )
     info = common.machine()
-    print(f"\n{info['cpu']}, {info['threads']} threads, torch {info['torch']}, DGL {info['dgl']}, "
-          f"PyG {info['pyg']}, load average {', '.join(f'{x:.1f}' for x in info['load'])}")
+    print(
+        f"\n{info['cpu']}, {info['threads']} threads, torch {info['torch']}, DGL {info['dgl']}, "
+        f"PyG {info['pyg']}, load average {', '.join(f'{x:.1f}' for x in info['load'])}"
+    )
     print(json.dumps(rows))
 
 

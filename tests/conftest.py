@@ -1,4 +1,5 @@
 """Shared fixtures: a strict build of the book, made once per test session."""
+
 from __future__ import annotations
 
 import os
@@ -10,13 +11,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # Two workers on two cores: one torch thread each, or they fight over the cores (small models
+    # ran tens of times slower that way). Tests about thread counts set their own.
+    import torch
+
+    torch.set_num_threads(1)
+
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """Build the whole book strictly (every notebook executed, warnings are errors) into a temporary
-    folder; return ``(html_dir, log)``. Built once per run, also under pytest-xdist: the first worker
-    builds, the others wait on a lock and reuse it. Skips where Jupyter Book is not installed (the
-    modern venv)."""
+    folder; return ``(html_dir, log)``. Built once per run, also under pytest-xdist: the first
+    worker builds, the others wait on a lock and reuse it. Skips where Jupyter Book is not installed
+    (the modern venv)."""
     pytest.importorskip("jupyter_book", reason="Jupyter Book lives in the pinned venv (.venv) only")
     from filelock import FileLock
 
@@ -29,7 +37,10 @@ def built_book(tmp_path_factory):
             jb = Path(sys.executable).with_name("jupyter-book")
             proc = subprocess.run(
                 [str(jb), "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
-                capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"},
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONHASHSEED": "0"},
             )
             log_file.write_text(f"{proc.returncode}\n{proc.stdout}{proc.stderr}")
     status, log = log_file.read_text().split("\n", 1)

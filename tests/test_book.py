@@ -1,4 +1,5 @@
 """The book: its configuration, its chapters on disk, and one strict build checked page by page."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -29,7 +30,8 @@ def source_of(doc: str) -> Path:
 
 NOTEBOOKS = [source_of(doc) for doc in toc_files() if source_of(doc).suffix == ".ipynb"]
 # The longest code line that fits the code column at 1366 px without scrolling (0.8em monospace in a
-# column of 801 px holds 99 characters of DejaVu Sans Mono; tests/test_browser.py checks the real boxes).
+# column of 801 px holds 99 characters of DejaVu Sans Mono; tests/test_browser.py
+# checks the real boxes).
 MAX_CODE_LINE = 96
 
 
@@ -45,8 +47,12 @@ def code_cells(path: Path) -> list[dict]:
 
 
 def test_config_is_valid_for_jupyter_book():
-    config = pytest.importorskip("jupyter_book.config", reason="Jupyter Book lives in the pinned venv")
-    config.validate_yaml(CONFIG, raise_on_errors=True)  # misspelt keys are otherwise ignored silently
+    config = pytest.importorskip(
+        "jupyter_book.config", reason="Jupyter Book lives in the pinned venv"
+    )
+    config.validate_yaml(
+        CONFIG, raise_on_errors=True
+    )  # misspelt keys are otherwise ignored silently
 
 
 def test_config_is_strict():
@@ -68,22 +74,29 @@ def test_every_toc_entry_exists_and_every_chapter_is_in_the_toc():
 def test_notebooks_are_stored_without_outputs_and_start_with_the_colab_cell(path):
     nb = json.loads(path.read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert all(not c["outputs"] and c["execution_count"] is None for c in code), f"{path.name} has outputs"
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code), (
+        f"{path.name} has outputs"
+    )
     first = "".join(code[0]["source"])
     assert '"google.colab" in sys.modules' in first and "pip install" in first
     assert "remove-cell" in code[0]["metadata"].get("tags", [])
 
 
 def test_the_repository_and_ref_are_written_in_one_place():
-    """_config.yml's repository (url, branch) is the source; setup cells, README and launch links agree."""
+    """_config.yml's repository (url, branch) is the source; setup cells, README and
+    launch links agree."""
     set_ref = _set_ref()
     url, ref = set_ref.repository()
     assert (url, ref) == (CONFIG["repository"]["url"], str(CONFIG["repository"]["branch"]))
     for path in NOTEBOOKS:
         nb = json.loads(path.read_text())
         first = "".join(code_cells(path)[0]["source"])
-        assert first == set_ref.setup_cell(nb, url, ref), f"{path.name}: setup cell differs: run `make release`"
-        assert f"git+{url}@{ref}" in first, f"{path.name}: installs from another ref than the notebook's ({ref})"
+        assert first == set_ref.setup_cell(nb, url, ref), (
+            f"{path.name}: setup cell differs: run `make release`"
+        )
+        assert f"git+{url}@{ref}" in first, (
+            f"{path.name}: installs from another ref than the notebook's ({ref})"
+        )
     readme = (ROOT / "README.md").read_text()
     links = re.findall(r"https://colab\.research\.google\.com/github/\S+?/blob/[^/]+/", readme)
     assert links and set(links) == {set_ref.colab_url(url, ref, "")}, links
@@ -95,20 +108,30 @@ def test_setup_cells_install_the_extras_the_chapter_imports():
         rest = "\n".join("".join(c["source"]) for c in code_cells(path)[1:])
         for extra, needles in _set_ref().EXTRAS.items():
             if any(n in rest for n in needles):
-                assert re.search(rf"gnnbook\[[^\]]*\b{extra}\b", first), f"{path.name}: setup cell lacks [{extra}]"
+                assert re.search(rf"gnnbook\[[^\]]*\b{extra}\b", first), (
+                    f"{path.name}: setup cell lacks [{extra}]"
+                )
 
 
 def test_code_lines_fit_the_code_column():
-    """Every line of the code the site shows is at most MAX_CODE_LINE characters (no hidden overflow)."""
+    """Every line of the code the site shows is at most MAX_CODE_LINE
+    characters (no hidden overflow)."""
     long = []
     for path in NOTEBOOKS:
         for i, cell in enumerate(code_cells(path)):
-            if "remove-cell" in cell["metadata"].get("tags", []) or "remove-input" in cell["metadata"].get("tags", []):
+            if "remove-cell" in cell["metadata"].get("tags", []) or "remove-input" in cell[
+                "metadata"
+            ].get("tags", []):
                 continue
             for n, line in enumerate("".join(cell["source"]).splitlines(), 1):
                 if len(line) > MAX_CODE_LINE:
-                    long.append(f"{path.name} code cell {i} line {n}: {len(line)} chars: {line.strip()[:50]}...")
-    assert not long, f"{len(long)} code lines longer than {MAX_CODE_LINE} characters:\n" + "\n".join(long)
+                    long.append(
+                        f"{path.name} code cell {i} line {n}: {len(line)} chars: "
+                        f"{line.strip()[:50]}..."
+                    )
+    assert not long, (
+        f"{len(long)} code lines longer than {MAX_CODE_LINE} characters:\n" + "\n".join(long)
+    )
 
 
 @pytest.mark.book
@@ -146,11 +169,24 @@ def test_math_and_citations_render(built_book):
         assert "mathjax" in page.lower(), f"{path.name}: no MathJax script"
         math = re.findall(r'<(?:span|div) class="math[^"]*">(.*?)</(?:span|div)>', page, re.DOTALL)
         assert math, f"{path.name}: no math on the page"
-        assert all(m.strip().startswith(("\\(", "\\[", "\\begin")) for m in math), f"{path.name}: malformed math"
-        body = re.sub(r'<(pre|code|script|style|(?:span|div) class="math)[^>]*>.*?</(pre|code|script|style|span|div)>', "",
-                      page.split('<article', 1)[-1], flags=re.DOTALL)
+        assert all(m.strip().startswith(("\\(", "\\[", "\\begin")) for m in math), (
+            f"{path.name}: malformed math"
+        )
+        body = re.sub(
+            r"<(pre|code|script|style|(?:span|div) "
+            r'class="math)[^>]*>.*?</(pre|code|script|style|span|div)>',
+            "",
+            page.split("<article", 1)[-1],
+            flags=re.DOTALL,
+        )
         text = re.sub(r"<[^>]+>", "", body)
-        assert not re.search(r"\$[^$\s][^$]{0,80}\$", text), f"{path.name}: unrendered $math$ in the text"
+        assert not re.search(r"\$[^$\s][^$]{0,80}\$", text), (
+            f"{path.name}: unrendered $math$ in the text"
+        )
         for key in set(re.findall(r'href="references\.html#(cite-[^"]+)"', page)):
-            assert f'id="{key}"' in references, f"{path.name}: links to {key}, which references.html lacks"
-        assert "references.html#cite-" in page or "cite" not in path.read_text(), f"{path.name}: citations lost"
+            assert f'id="{key}"' in references, (
+                f"{path.name}: links to {key}, which references.html lacks"
+            )
+        assert "references.html#cite-" in page or "cite" not in path.read_text(), (
+            f"{path.name}: citations lost"
+        )

@@ -1,19 +1,21 @@
 """Headless Chromium over the interactive figures and the built book.
 
-(1) A standalone page with two ``gnnbook.web.interactive_attention`` figures: every control is moved,
-and after each move the figure's ``data-alpha`` values must (a) change, (b) sum to one over every
-destination's incoming edges and (c) equal gnnbook's Python result for the same control state within
-1e-6. (2) Every page of the built book (from ``_toc.yml``): no console errors, no tracebacks, MathJax
-rendered where there is math, kernel-only widgets shown as labelled still images, (a)-(c) for every
-interactive figure. (3) Every page at 390, 768 and 1366 px: the article uses the available width, no
-horizontal page scroll, nothing cut off (code, outputs, math, tables scroll visibly; code lines fit at
-1366 px), the sidebar drawers open and close by click and keyboard, one search, the sidebar title
-visible, and axe-core (``_vendor/axe-core``, from ``make vendor``) finds no critical or serious
-violation at 390 and 1366 px; a full-page screenshot of each in ``_build/screenshots/<page>-<width>.png``.
+(1) A standalone page with two ``gnnbook.web.interactive_attention`` figures: every control is
+moved, and after each move the figure's ``data-alpha`` values must (a) change, (b) sum to one over
+every destination's incoming edges and (c) equal gnnbook's Python result for the same control state
+within 1e-6. (2) Every page of the built book (from ``_toc.yml``): no console errors, no tracebacks,
+MathJax rendered where there is math, kernel-only widgets shown as labelled still images, (a)-(c)
+for every interactive figure. (3) Every page at 390, 768 and 1366 px: the article uses the available
+width, no horizontal page scroll, nothing cut off (code, outputs, math, tables scroll visibly; code
+lines fit at 1366 px), the sidebar drawers open and close by click and keyboard, one search, the
+sidebar title visible, and axe-core (``_vendor/axe-core``, from ``make vendor``) finds no critical
+or serious violation at 390 and 1366 px; a full-page screenshot of each in
+``_build/screenshots/<page>-<width>.png``.
 
-Needs the ``playwright`` package (pinned venv only) and Chromium (``apt-get install chromium``); without
-Chromium the tests skip outside CI and fail in CI (``CI=true``).
+Needs the ``playwright`` package (pinned venv only) and Chromium (``apt-get install chromium``);
+without Chromium the tests skip outside CI and fail in CI (``CI=true``).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,21 +26,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("playwright.sync_api", reason="playwright is installed in the pinned venv (.venv) only")
+pytest.importorskip(
+    "playwright.sync_api", reason="playwright is installed in the pinned venv (.venv) only"
+)
 from playwright.sync_api import sync_playwright
 
 from gnnbook import graphs, web
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 IN_CI = os.environ.get("CI") == "true"
 
 
 def _chromium() -> str | None:
-    for path in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
-                 shutil.which("google-chrome")):
+    for path in (
+        os.environ.get("CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ):
         if path and Path(path).exists():
             return path
     return None
@@ -46,7 +60,8 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium for this module (system Chromium: ``playwright install`` needs a network)."""
+    """A headless Chromium for this module (system Chromium: ``playwright
+    install`` needs a network)."""
     path = _chromium()
     if path is None:
         message = "Chromium not found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)"
@@ -60,20 +75,31 @@ def browser():
 
 
 def _is_local(url: str) -> bool:
-    return not url.startswith(("http:", "https:", "ws:", "wss:")) or url.split("/")[2].split(":")[0] in (
-        "localhost", "127.0.0.1", "[::1]")
+    return not url.startswith(("http:", "https:", "ws:", "wss:")) or url.split("/")[2].split(":")[
+        0
+    ] in ("localhost", "127.0.0.1", "[::1]")
 
 
 class Page:
-    """A page with its console errors, uncaught exceptions and failed requests recorded. Every request
-    that leaves this machine is blocked: the book must render offline (MathJax, widgets, figures)."""
+    """A page with its console errors, uncaught exceptions and failed requests recorded. Every
+    request that leaves this machine is blocked: the book must render offline
+    (MathJax, widgets, figures)."""
 
     def __init__(self, browser, url: str, width: int = 1366):
         self.page = browser.new_page(viewport={"width": width, "height": 900})
         self.errors, self.failed = [], []
-        self.page.route("**/*", lambda route: route.continue_() if _is_local(route.request.url) else route.abort())
-        self.page.on("console", lambda m: self.errors.append(f"console: {m.text} ({m.location.get('url', '')})")
-                     if m.type == "error" else None)
+        self.page.route(
+            "**/*",
+            lambda route: route.continue_() if _is_local(route.request.url) else route.abort(),
+        )
+        self.page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console: {m.text} ({m.location.get('url', '')})")
+                if m.type == "error"
+                else None
+            ),
+        )
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("requestfailed", lambda r: self.failed.append(r.url))
         self.page.goto(url, wait_until="load")
@@ -83,11 +109,12 @@ class Page:
         return self.errors, [u for u in self.failed if not _is_local(u)]
 
 
-# --- the checks on one interactive figure ---------------------------------------------------------------
+# --- the checks on one interactive figure -------------------------------------------------------
 def _read(root):
     state = json.loads(root.get_attribute("data-state"))
     rows = root.locator("[data-alpha]").evaluate_all(
-        "els => els.map(e => [+e.dataset.eid, +e.dataset.src, +e.dataset.dst, +e.dataset.alpha])")
+        "els => els.map(e => [+e.dataset.eid, +e.dataset.src, +e.dataset.dst, +e.dataset.alpha])"
+    )
     rows.sort()
     return state, np.array([r[1:] for r in rows], dtype=np.float64)
 
@@ -95,13 +122,19 @@ def _read(root):
 def _check(root, params, previous=None, expect_change=True, what=""):
     state, rows = _read(root)
     src, dst, alpha = rows[:, 0].astype(int), rows[:, 1].astype(int), rows[:, 2]
-    assert list(src) == params["src"] and list(dst) == params["dst"], "one element per edge, in edge order"
+    assert list(src) == params["src"] and list(dst) == params["dst"], (
+        "one element per edge, in edge order"
+    )
     sums = np.zeros(params["n"])
     np.add.at(sums, dst, alpha)
     has_in = np.bincount(dst, minlength=params["n"]) > 0
-    np.testing.assert_allclose(sums[has_in], 1.0, atol=1e-9, err_msg=f"{what}: α must sum to 1 per destination")
+    np.testing.assert_allclose(
+        sums[has_in], 1.0, atol=1e-9, err_msg=f"{what}: α must sum to 1 per destination"
+    )
     python = web.attention_from_params(params, state)
-    np.testing.assert_allclose(alpha, python, rtol=0, atol=1e-6, err_msg=f"{what}: browser and gnnbook disagree")
+    np.testing.assert_allclose(
+        alpha, python, rtol=0, atol=1e-6, err_msg=f"{what}: browser and gnnbook disagree"
+    )
     if previous is not None and expect_change:
         assert not np.allclose(alpha, previous, rtol=0, atol=1e-9), f"{what}: α did not change"
     return state, alpha
@@ -109,11 +142,14 @@ def _check(root, params, previous=None, expect_change=True, what=""):
 
 def _set_range(root, name, value):
     root.locator(f'[data-control="{name}"]').evaluate(
-        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", str(value))
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        str(value),
+    )
 
 
 def exercise_figure(root):
-    """Move every control of one figure; check (a) change, (b) sums, (c) Python agreement after each."""
+    """Move every control of one figure; check (a) change, (b) sums, (c) Python
+    agreement after each."""
     params = json.loads(root.locator("script.gnnbook-params").text_content())
     state, alpha = _check(root, params, what="initial state")
     n_checks = 1
@@ -124,15 +160,26 @@ def exercise_figure(root):
     root.locator('[data-control="node"]').select_option(str(other))
     new_state, alpha = _check(root, params, alpha, expect_change=False, what="node")
     assert new_state["node"] == other
-    assert root.locator(f'.ga-focus[data-node="{other}"]').count() == 1, "the chosen node is highlighted"
+    assert root.locator(f'.ga-focus[data-node="{other}"]').count() == 1, (
+        "the chosen node is highlighted"
+    )
     n_checks += 1
 
     def cycle(options, current):  # every other option, then back to the current one
         i = options.index(str(current))
-        return options[i + 1:] + options[:i + 1]
+        return options[i + 1 :] + options[: i + 1]
 
-    moves = [("head", h) for h in cycle(heads, state["head"])] + [("kind", k) for k in cycle(kinds, state["kind"])]
-    moves += [("slope", 0.0), ("slope", 0.85), ("scale", 2.4), ("scale", 0.35), ("perturb", 2.5), ("perturb", -1.8)]
+    moves = [("head", h) for h in cycle(heads, state["head"])] + [
+        ("kind", k) for k in cycle(kinds, state["kind"])
+    ]
+    moves += [
+        ("slope", 0.0),
+        ("slope", 0.85),
+        ("scale", 2.4),
+        ("scale", 0.35),
+        ("perturb", 2.5),
+        ("perturb", -1.8),
+    ]
     if len(kinds) == 1 and kinds[0] == "dot":
         moves = [m for m in moves if m[0] != "slope"]
     for name, value in moves:
@@ -149,25 +196,38 @@ def exercise_figure(root):
         assert str(state[name]) == str(value) or state[name] == pytest.approx(float(value))
         n_checks += 1
     # perturb a different neighbour: α changes again
-    options = root.locator('[data-control="perturb_node"] option').evaluate_all("os => os.map(o => o.value)")
+    options = root.locator('[data-control="perturb_node"] option').evaluate_all(
+        "os => os.map(o => o.value)"
+    )
     if len(options) > 1:
         current = json.loads(root.get_attribute("data-state"))["perturb_node"]
-        root.locator('[data-control="perturb_node"]').select_option(next(o for o in options if o != str(current)))
+        root.locator('[data-control="perturb_node"]').select_option(
+            next(o for o in options if o != str(current))
+        )
         state, alpha = _check(root, params, alpha, what="perturb_node")
         n_checks += 1
     return n_checks
 
 
-# --- (1) standalone ------------------------------------------------------------------------------------
+# --- (1) standalone -----------------------------------------------------------------------------
 def test_standalone_interactive_figures(browser, tmp_path):
     toy = graphs.toy_graph()
-    fig_a = web.interactive_attention(toy, web.make_layers(5, 4, 3, seed=0), web.default_features(6, 5), node=0)
+    fig_a = web.interactive_attention(
+        toy, web.make_layers(5, 4, 3, seed=0), web.default_features(6, 5), node=0
+    )
     karate = graphs.karate_club().add_self_loops()
-    fig_b = web.interactive_attention(karate, web.make_layers(8, 4, 2, seed=1)["gatv2"], web.default_features(34, 8, seed=1),
-                                      node=33, head="mean")
+    fig_b = web.interactive_attention(
+        karate,
+        web.make_layers(8, 4, 2, seed=1)["gatv2"],
+        web.default_features(34, 8, seed=1),
+        node=33,
+        head="mean",
+    )
     page_file = tmp_path / "figures.html"
-    page_file.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
-                         f"<h1>two figures</h1>{fig_a.html}<p>between</p>{fig_b.html}</body></html>")
+    page_file.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+        f"<h1>two figures</h1>{fig_a.html}<p>between</p>{fig_b.html}</body></html>"
+    )
     page = Page(browser, page_file.as_uri())
     try:
         roots = page.page.locator(".gnnbook-attention")
@@ -187,13 +247,24 @@ def test_standalone_interactive_figures(browser, tmp_path):
 def test_two_figures_are_independent(browser, tmp_path):
     toy = graphs.toy_graph()
     layers, feat = web.make_layers(5, 4, 2, seed=0), web.default_features(6, 5)
-    figs = [web.interactive_attention(toy, layers, feat), web.interactive_attention(toy, layers, feat)]
+    figs = [
+        web.interactive_attention(toy, layers, feat),
+        web.interactive_attention(toy, layers, feat),
+    ]
     page_file = tmp_path / "pair.html"
-    page_file.write_text("<!DOCTYPE html><html><body>" + figs[0].html + figs[1].html + figs[0].html + "</body></html>")
+    page_file.write_text(
+        "<!DOCTYPE html><html><body>"
+        + figs[0].html
+        + figs[1].html
+        + figs[0].html
+        + "</body></html>"
+    )
     page = Page(browser, page_file.as_uri())
     try:
         roots = page.page.locator(".gnnbook-attention")
-        assert roots.count() == 3  # the same figure shown twice still works: each script finds its own div
+        assert (
+            roots.count() == 3
+        )  # the same figure shown twice still works: each script finds its own div
         before = [_read(roots.nth(i))[1][:, 2] for i in range(3)]
         _set_range(roots.nth(1), "scale", 2.5)
         after = [_read(roots.nth(i))[1][:, 2] for i in range(3)]
@@ -207,7 +278,7 @@ def test_two_figures_are_independent(browser, tmp_path):
         page.page.close()
 
 
-# --- (2) the built book -------------------------------------------------------------------------------
+# --- (2) the built book -------------------------------------------------------------------------
 def _toc_pages() -> list[str]:
     import yaml
 
@@ -254,9 +325,14 @@ def test_book_pages_in_the_browser(browser, book_pages):
             has_math = 'class="math' in source or "\\(" in source
             if has_math:
                 try:  # MathJax 3 typesets asynchronously: wait for its startup promise, then count
-                    p.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=60000)
-                    rendered = p.evaluate("() => MathJax.startup.promise.then("
-                                          "() => document.querySelectorAll('mjx-container').length)")
+                    p.wait_for_function(
+                        "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                        timeout=60000,
+                    )
+                    rendered = p.evaluate(
+                        "() => MathJax.startup.promise.then("
+                        "() => document.querySelectorAll('mjx-container').length)"
+                    )
                     assert rendered > 0
                 except Exception:
                     problems.append(f"{doc}: the page has math but MathJax rendered nothing")
@@ -271,7 +347,9 @@ def test_book_pages_in_the_browser(browser, book_pages):
             errors, external = page.real_errors()
             problems += [f"{doc}: {e}" for e in errors]
             if external:
-                problems.append(f"{doc}: needs the network for {len(external)} request(s), e.g. {external[0]}")
+                problems.append(
+                    f"{doc}: needs the network for {len(external)} request(s), e.g. {external[0]}"
+                )
         finally:
             p.close()
     assert figures > 0, "no interactive figure found in the book"
@@ -280,7 +358,7 @@ def test_book_pages_in_the_browser(browser, book_pages):
     assert not problems, "\n".join(problems)
 
 
-# --- (3) every screen: layout, navigation, accessibility --------------------------------------------------
+# --- (3) every screen: layout, navigation, accessibility ----------------------------------------
 WIDTHS = (390, 768, 1366)
 AXE_WIDTHS = (390, 1366)
 AXE = ROOT / "_vendor" / "axe-core" / "axe.min.js"
@@ -288,14 +366,16 @@ SLACK_PX = 48  # the article's own padding and a scrollbar
 
 # Measured in the page: the layout facts each check below reads.
 LAYOUT_JS = """() => {
-  const box = el => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top,
-                                                                    bottom: r.bottom, width: r.width}; };
+  const box = el => { const r = el.getBoundingClientRect();
+                      return {left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+                              width: r.width}; };
   const shown = el => el && el.offsetParent !== null && getComputedStyle(el).visibility !== 'hidden'
                       && el.getBoundingClientRect().width > 0;
   const article = document.querySelector('.bd-article-container');
   const primary = document.querySelector('#pst-primary-sidebar');
   const secondary = document.querySelector('#pst-secondary-sidebar');
-  const describe = el => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string'
+  const describe = el => el.tagName.toLowerCase()
+                         + (el.className && typeof el.className === 'string'
                          ? '.' + el.className.trim().split(/\\s+/).slice(0, 2).join('.') : '')
                          + ': ' + (el.textContent || '').trim().slice(0, 50);
   // wider than its box, with the rest hidden (no scrollbar): a reader cannot see the end
@@ -309,7 +389,8 @@ LAYOUT_JS = """() => {
   // a code cell's input that needs horizontal scrolling
   const longCode = [...document.querySelectorAll('.cell_input pre')].filter(
     el => shown(el) && el.scrollWidth > el.clientWidth + 1).map(describe);
-  const search = [...document.querySelectorAll('.search-button, .search-button-field, form.bd-search')].filter(shown);
+  const search = [...document.querySelectorAll(
+    '.search-button, .search-button-field, form.bd-search')].filter(shown);
   const title = document.querySelector('.bd-sidebar-primary .navbar-brand');
   let titleHidden = null;
   if (shown(title)) {
@@ -319,7 +400,8 @@ LAYOUT_JS = """() => {
   }
   return {viewport: window.innerWidth, pageWidth: document.documentElement.scrollWidth,
           article: article && box(article), primary: shown(primary) ? box(primary) : null,
-          secondary: shown(secondary) ? box(secondary) : null, clipped, longCode, searches: search.length,
+          secondary: shown(secondary) ? box(secondary) : null, clipped, longCode,
+          searches: search.length,
           titleHidden, favicon: Boolean(document.querySelector('link[rel~="icon"]')),
           logo: Boolean(document.querySelector('.logo__image'))};
 }"""
@@ -331,10 +413,18 @@ def layout_problems(p, width: int) -> list[str]:
     if m["pageWidth"] > m["viewport"] + 1:
         problems.append(f"the page scrolls sideways by {m['pageWidth'] - m['viewport']} px")
     art = m["article"]
-    left_edge = m["primary"]["right"] if m["primary"] and m["primary"]["right"] <= art["left"] + 1 else 0
-    right_edge = m["secondary"]["left"] if m["secondary"] and m["secondary"]["left"] >= art["right"] - 1 else m["viewport"]
+    left_edge = (
+        m["primary"]["right"] if m["primary"] and m["primary"]["right"] <= art["left"] + 1 else 0
+    )
+    right_edge = (
+        m["secondary"]["left"]
+        if m["secondary"] and m["secondary"]["left"] >= art["right"] - 1
+        else m["viewport"]
+    )
     if art["width"] < right_edge - left_edge - SLACK_PX:
-        problems.append(f"the article is {art['width']:.0f} px wide, {right_edge - left_edge:.0f} px are free")
+        problems.append(
+            f"the article is {art['width']:.0f} px wide, {right_edge - left_edge:.0f} px are free"
+        )
     problems += [f"cut off, no scrollbar: {c}" for c in m["clipped"]]
     if width >= 1366:
         problems += [f"code wider than its column at {width} px: {c}" for c in m["longCode"]]
@@ -348,8 +438,8 @@ def layout_problems(p, width: int) -> list[str]:
 
 
 def toggle_problems(p, width: int) -> list[str]:
-    """Every visible sidebar toggle opens its drawer (or hides the wide-screen sidebar) by click and by
-    Enter, and Escape or a second press closes it again."""
+    """Every visible sidebar toggle opens its drawer (or hides the wide-screen sidebar) by click and
+    by Enter, and Escape or a second press closes it again."""
     problems = []
     for kind in ("primary", "secondary"):
         buttons = p.locator(f".bd-header-article .{kind}-toggle")
@@ -359,7 +449,9 @@ def toggle_problems(p, width: int) -> list[str]:
         dialog = p.locator(f"#pst-{kind}-sidebar-modal")
         sidebar = p.locator(f"#pst-{kind}-sidebar")
 
-        wide_primary = kind == "primary" and width >= 992  # the sidebar is shown; the toggle hides it
+        wide_primary = (
+            kind == "primary" and width >= 992
+        )  # the sidebar is shown; the toggle hides it
 
         def opened(wide_primary=wide_primary, sidebar=sidebar, dialog=dialog) -> bool:
             if wide_primary:
@@ -374,7 +466,9 @@ def toggle_problems(p, width: int) -> list[str]:
                 problems.append(f"the {kind} toggle did nothing on {how}")
                 continue
             if button.get_attribute("aria-expanded") != str(opened()).lower():
-                problems.append(f"the {kind} toggle's aria-expanded does not say whether it is open")
+                problems.append(
+                    f"the {kind} toggle's aria-expanded does not say whether it is open"
+                )
             if wide_primary:  # press again: shown again
                 button.click()
             else:
@@ -385,7 +479,9 @@ def toggle_problems(p, width: int) -> list[str]:
                 p.keyboard.press("Escape")
             p.wait_for_timeout(350)
             if opened() != before:
-                problems.append(f"the {kind} drawer did not close ({'click' if wide_primary else 'Escape'})")
+                problems.append(
+                    f"the {kind} drawer did not close ({'click' if wide_primary else 'Escape'})"
+                )
     return problems
 
 
@@ -395,16 +491,22 @@ def dead_widgets(p) -> list[str]:
         'script[type="application/vnd.jupyter.widget-view+json"]')].map((s, i) => {
           const out = s.parentElement;
           const note = out.previousElementSibling;
-          if (!out.hasAttribute('inert')) return `widget ${i}: looks live but has no kernel (not inert)`;
-          if (!note || !/still image/i.test(note.textContent)) return `widget ${i}: not labelled as a still image`;
+          if (!out.hasAttribute('inert'))
+            return `widget ${i}: looks live but has no kernel (not inert)`;
+          if (!note || !/still image/i.test(note.textContent))
+            return `widget ${i}: not labelled as a still image`;
           return null; }).filter(Boolean)""")
 
 
 def axe_problems(p) -> list[str]:
     p.add_script_tag(path=str(AXE))
     result = p.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [f"axe {v['impact']}: {v['id']} ({len(v['nodes'])} element(s), e.g. {v['nodes'][0]['target']})"
-            for v in result["violations"] if v["impact"] in ("critical", "serious")]
+    return [
+        f"axe {v['impact']}: {v['id']} ({len(v['nodes'])} element(s), e.g. "
+        f"{v['nodes'][0]['target']})"
+        for v in result["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -419,8 +521,11 @@ def test_every_page_on_every_screen(browser, book_pages, width):
         page = Page(browser, (html_dir / f"{doc}.html").as_uri(), width=width)
         p = page.page
         try:
-            p.wait_for_function("() => !window.MathJax || !MathJax.startup || !MathJax.startup.promise"
-                                " || MathJax.startup.promise.then(() => true)", timeout=60000)
+            p.wait_for_function(
+                "() => !window.MathJax || !MathJax.startup || !MathJax.startup.promise"
+                " || MathJax.startup.promise.then(() => true)",
+                timeout=60000,
+            )
             p.wait_for_timeout(300)
             found = layout_problems(p, width) + dead_widgets(p)
             errors = p.locator("mjx-merror").count()
@@ -442,10 +547,14 @@ def test_the_layout_check_catches_a_narrow_article_and_a_dead_toggle(browser, bo
     page = Page(browser, (html_dir / "book" / "gat.html").as_uri(), width=390)
     p = page.page
     try:
-        p.add_style_tag(content=".bd-main .bd-content .bd-article-container { max-width: calc(100% - 14rem) }")
+        p.add_style_tag(
+            content=".bd-main .bd-content .bd-article-container { max-width: calc(100% - 14rem) }"
+        )
         assert any("the article is" in f for f in layout_problems(p, 390))
-        p.evaluate("() => document.querySelectorAll('.bd-header-article .primary-toggle').forEach("
-                   "b => b.replaceWith(b.cloneNode(true)))")  # drops every listener
+        p.evaluate(
+            "() => document.querySelectorAll('.bd-header-article .primary-toggle').forEach("
+            "b => b.replaceWith(b.cloneNode(true)))"
+        )  # drops every listener
         assert any("primary toggle did nothing" in f for f in toggle_problems(p, 390))
         p.set_viewport_size({"width": 1366, "height": 900})
         p.evaluate("() => document.querySelector('.cell_input pre').append('#' + 'x'.repeat(300))")

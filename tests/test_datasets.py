@@ -1,5 +1,6 @@
 """gnnbook.datasets: the Planetoid loader (checksums, restricted unpickling, Cora's numbers, errors)
 and the contextual stochastic block model."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,9 @@ from gnnbook.datasets import RestrictedUnpickler, cache_dir, csbm, load_planetoi
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "planetoid"
 CORA = [f"ind.cora.{ext}" for ext in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")]
-SYSTEM_MODULE = sys.modules[os.system.__module__]  # posix on Linux: where a pickle of os.system points
+SYSTEM_MODULE = sys.modules[
+    os.system.__module__
+]  # posix on Linux: where a pickle of os.system points
 
 
 def _has_cora(base: Path) -> bool:
@@ -32,11 +35,15 @@ def _has_cora(base: Path) -> bool:
 def cora_root(tmp_path):
     """A data root with Cora in planetoid/: the cache ($GNNBOOK_DATA or ~/.cache/gnnbook) if it has
     the files, else a copy of ../shared/data/planetoid; skip when neither exists."""
-    pytest.importorskip("scipy", reason="the Planetoid loader needs scipy (pip install gnnbook[data])")
+    pytest.importorskip(
+        "scipy", reason="the Planetoid loader needs scipy (pip install gnnbook[data])"
+    )
     if _has_cora(cache_dir()):
         return cache_dir()
     if not all((SHARED / f).exists() for f in CORA):
-        pytest.skip(f"Cora not found: run .ci/seed_data.sh, set GNNBOOK_DATA, or put the files in {SHARED}")
+        pytest.skip(
+            f"Cora not found: run .ci/seed_data.sh, set GNNBOOK_DATA, or put the files in {SHARED}"
+        )
     return _copy_cora(SHARED, tmp_path / "shared-copy")
 
 
@@ -61,9 +68,15 @@ def test_cora_has_the_standard_numbers(cora_root):
     keys = g.src * g.num_nodes + g.dst
     assert not (g.src == g.dst).any(), "no self-loops"
     assert keys.unique().numel() == g.num_edges, "no duplicate edges"
-    assert torch.equal(keys.sort().values, (g.dst * g.num_nodes + g.src).sort().values), "both directions"
+    assert torch.equal(keys.sort().values, (g.dst * g.num_nodes + g.src).sort().values), (
+        "both directions"
+    )
 
-    assert [int(m.sum()) for m in (data.train_mask, data.val_mask, data.test_mask)] == [140, 500, 1000]
+    assert [int(m.sum()) for m in (data.train_mask, data.val_mask, data.test_mask)] == [
+        140,
+        500,
+        1000,
+    ]
     assert torch.equal(data.train_mask.nonzero().flatten(), torch.arange(140))
     assert torch.equal(data.val_mask.nonzero().flatten(), torch.arange(140, 640))
     assert not (data.test_mask & (data.train_mask | data.val_mask)).any()
@@ -77,7 +90,9 @@ def test_unknown_name_lists_the_valid_ones():
 
 @pytest.mark.parametrize("name", ["cora", "citeseer", "pubmed"])
 def test_every_file_has_a_recorded_checksum(name):
-    files = [f"ind.{name}.{ext}" for ext in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")]
+    files = [
+        f"ind.{name}.{ext}" for ext in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+    ]
     assert all(len(datasets.SHA256[f]) == 64 and int(datasets.SHA256[f], 16) >= 0 for f in files)
     assert len(set(datasets.SHA256.values())) == len(datasets.SHA256)  # no value pasted twice
 
@@ -85,8 +100,12 @@ def test_every_file_has_a_recorded_checksum(name):
 def test_wrong_download_is_refused_before_unpickling(tmp_path, monkeypatch):
     """A file that does not match its recorded sum (here: any bytes at all for CiteSeer) never
     reaches the cache, let alone the unpickler."""
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout: _Response(b"not the file"))
-    monkeypatch.setattr(datasets, "RestrictedUnpickler", lambda *a, **k: pytest.fail("must not unpickle"))
+    monkeypatch.setattr(
+        datasets.urllib.request, "urlopen", lambda url, timeout: _Response(b"not the file")
+    )
+    monkeypatch.setattr(
+        datasets, "RestrictedUnpickler", lambda *a, **k: pytest.fail("must not unpickle")
+    )
     with pytest.raises(ValueError, match=r"ind\.citeseer\.x has SHA-256 .* not the published file"):
         load_planetoid("citeseer", root=tmp_path)
     assert not (tmp_path / "planetoid").exists()  # the folder this call made is gone too
@@ -139,7 +158,9 @@ def _serve(source, change):
 
 
 def test_download_fills_the_cache(cora_root, tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", _serve(cora_root / "planetoid", _Response))
+    monkeypatch.setattr(
+        datasets.urllib.request, "urlopen", _serve(cora_root / "planetoid", _Response)
+    )
     data = load_planetoid("cora", root=tmp_path / "fresh")
     assert data.graph.num_nodes == 2708
     assert sorted(p.name for p in (tmp_path / "fresh" / "planetoid").iterdir()) == sorted(CORA)
@@ -172,7 +193,10 @@ class _CallsSystem:
     [
         (pickle.dumps(_CallsSystem(), protocol=2), "system"),  # os.system pickles as posix.system
         (b"c__builtin__\neval\n(S'1'\ntR.", "__builtin__.eval"),
-        (pickle.dumps(__import__("collections").OrderedDict(), protocol=2), "collections.OrderedDict"),
+        (
+            pickle.dumps(__import__("collections").OrderedDict(), protocol=2),
+            "collections.OrderedDict",
+        ),
     ],
     ids=["os.system", "eval", "OrderedDict"],
 )
@@ -192,7 +216,9 @@ def test_loader_uses_the_restricted_unpickler_even_for_matching_sums(cora_root, 
     evil = pickle.dumps(__import__("collections").OrderedDict(), protocol=2)
     (root / "planetoid" / "ind.cora.graph").write_bytes(evil)
     with pytest.raises(pickle.UnpicklingError, match="collections.OrderedDict"):
-        load_planetoid("cora", root=root, sha256={"ind.cora.graph": hashlib.sha256(evil).hexdigest()})
+        load_planetoid(
+            "cora", root=root, sha256={"ind.cora.graph": hashlib.sha256(evil).hexdigest()}
+        )
 
 
 def test_import_needs_neither_scipy_nor_tqdm():
@@ -217,18 +243,25 @@ def test_csbm_matches_its_parameters():
     upper = g.src < g.dst  # each undirected edge once
     same = (y[g.src] == y[g.dst])[upper]
     pairs_in, pairs_out = c * 200 * 199 // 2, c * (c - 1) // 2 * 200 * 200
-    for observed, pairs, p in ((int(same.sum()), pairs_in, p_in), (int((~same).sum()), pairs_out, p_out)):
+    for observed, pairs, p in (
+        (int(same.sum()), pairs_in, p_in),
+        (int((~same).sum()), pairs_out, p_out),
+    ):
         sd = (p * (1 - p) / pairs) ** 0.5
         assert abs(observed / pairs - p) < 4 * sd, (observed / pairs, p)
 
     means = torch.stack([data.features[y == k].mean(0) for k in range(c)])
     expected_norm = (mu**2 + f / 200) ** 0.5  # noise of the sample mean adds f/200 in expectation
-    torch.testing.assert_close(means.norm(dim=1), torch.full((c,), expected_norm), atol=0.15, rtol=0)
+    torch.testing.assert_close(
+        means.norm(dim=1), torch.full((c,), expected_norm), atol=0.15, rtol=0
+    )
     noise = data.features - means[y]
     assert abs(noise.var().item() - 1) < 0.05
 
     masks = torch.stack([data.train_mask, data.val_mask, data.test_mask])
-    assert masks.sum(1).tolist() == [360, 120, 120] and torch.equal(masks.sum(0), torch.ones(n, dtype=torch.int64))
+    assert masks.sum(1).tolist() == [360, 120, 120] and torch.equal(
+        masks.sum(0), torch.ones(n, dtype=torch.int64)
+    )
 
 
 def test_csbm_is_deterministic_for_a_seed():

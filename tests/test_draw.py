@@ -1,4 +1,5 @@
 """gnnbook.draw: widths follow α, colour bar, masked heatmap, entropy against hand computations."""
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,11 @@ def _attention(graph, heads=3, seed=0):
 
 
 def _edges(ax):
-    return {int(p.get_gid().split("-")[1]): p for p in ax.patches if (p.get_gid() or "").startswith("edge-")}
+    return {
+        int(p.get_gid().split("-")[1]): p
+        for p in ax.patches
+        if (p.get_gid() or "").startswith("edge-")
+    }
 
 
 @pytest.mark.parametrize("node", [None, 0])
@@ -40,12 +45,16 @@ def test_edge_width_is_monotone_in_alpha_and_every_edge_is_drawn(node):
     edges = _edges(ax)
     assert sorted(edges) == list(range(g.num_edges))
     alpha = att[:, 1, 0].numpy()
-    drawn = [k for k in range(g.num_edges) if node is None or int(g.dst[k]) == node]  # the edges in colour
+    drawn = [
+        k for k in range(g.num_edges) if node is None or int(g.dst[k]) == node
+    ]  # the edges in colour
     widths = np.array([edges[k].get_linewidth() for k in drawn])
     order = np.argsort(alpha[drawn])
     assert np.all(np.diff(widths[order]) >= -1e-12), "a larger α must never get a thinner edge"
     lo, hi = STYLE["width_range"]
-    np.testing.assert_allclose(widths, lo + (hi - lo) * alpha[drawn] / alpha.max(), rtol=1e-12)  # vmax: largest α
+    np.testing.assert_allclose(
+        widths, lo + (hi - lo) * alpha[drawn] / alpha.max(), rtol=1e-12
+    )  # vmax: largest α
     assert all(isinstance(edges[k], FancyArrowPatch) for k in edges)
 
 
@@ -62,7 +71,7 @@ def _overlaps(ax):
     ax.figure.canvas.draw()
     renderer = ax.figure.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text()]
-    return [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    return [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.overlaps(b)]
 
 
 @pytest.mark.parametrize("loops", [False, True])
@@ -70,7 +79,9 @@ def test_no_label_overlaps_another(loops):
     g = graphs.toy_graph().add_self_loops() if loops else graphs.toy_graph()
     att = _attention(g, heads=3)
     for node in range(g.num_nodes):
-        assert not _overlaps(draw.draw_attention(g, att, node=node, head=0)), f"labels overlap (node {node})"
+        assert not _overlaps(draw.draw_attention(g, att, node=node, head=0)), (
+            f"labels overlap (node {node})"
+        )
         plt.close("all")
     fig = draw.draw_attention_heads(g, att, node=0, ncols=3)
     for ax in fig.axes[:3]:
@@ -88,35 +99,49 @@ def test_compared_panels_share_one_colour_scale():
     into0 = [k for k in range(g.num_edges) if int(g.dst[k]) == 0]
     width = _edges(axes[0])[into0[0]].get_linewidth()
     lo, hi = STYLE["width_range"]
-    assert width == pytest.approx(lo + (hi - lo) * 0.25), "α = 1/4 on a [0, 1] scale, not a saturated edge"
+    assert width == pytest.approx(lo + (hi - lo) * 0.25), (
+        "α = 1/4 on a [0, 1] scale, not a saturated edge"
+    )
 
 
 def test_labels_with_dollars_and_alt_text():
     g = graphs.toy_graph()
-    ax = draw.draw_attention(g, _attention(g), node=0, node_labels=["$x", "a$b", "$", "3", "4", "$5$"])
+    ax = draw.draw_attention(
+        g, _attention(g), node=0, node_labels=["$x", "a$b", "$", "3", "4", "$5$"]
+    )
     ax.figure.canvas.draw()  # a bare $ would be a mathtext error here
     assert "$x" in {t.get_text().replace("\\$", "$") for t in ax.texts}
     text = draw.alt_text(ax.figure)
-    assert text.startswith("A graph of 6 nodes and 14 edges") and "node $x" in text and text.endswith(".")
+    assert (
+        text.startswith("A graph of 6 nodes and 14 edges")
+        and "node $x" in text
+        and text.endswith(".")
+    )
     with pytest.raises(ValueError, match="nothing to describe"):
         draw.alt_text(plt.figure())
 
 
 def test_size_limits_say_what_to_do_instead():
-    big = graphs.Graph(torch.arange(STYLE["max_draw_nodes"]), torch.arange(1, STYLE["max_draw_nodes"] + 1),
-                       STYLE["max_draw_nodes"] + 1)
+    big = graphs.Graph(
+        torch.arange(STYLE["max_draw_nodes"]),
+        torch.arange(1, STYLE["max_draw_nodes"] + 1),
+        STYLE["max_draw_nodes"] + 1,
+    )
     with pytest.raises(ValueError, match="neighbourhood"):
         draw.draw_attention(big, torch.ones(big.num_edges))
     n = STYLE["max_heatmap_nodes"] + 1
     huge = graphs.Graph(torch.arange(n), torch.arange(n), n)
     with pytest.raises(ValueError, match="^rows.*neighbourhood"):
         draw.attention_heatmap(huge, torch.ones(n))
-    ax = draw.attention_heatmap(huge, torch.ones(n), rows=[0, 1, 2], columns=[0, 1, 2])  # a block of it is fine
+    ax = draw.attention_heatmap(
+        huge, torch.ones(n), rows=[0, 1, 2], columns=[0, 1, 2]
+    )  # a block of it is fine
     assert ax.images[0].get_array().shape == (3, 3)
 
 
 def test_heatmap_block_of_a_lookup_graph():
-    """Queries 0..2 each hear keys 3..6: the block rows=queries, columns=keys is the whole matrix."""
+    """Queries 0..2 each hear keys 3..6: the block rows=queries, columns=keys
+    is the whole matrix."""
     q, k = torch.arange(3).repeat_interleave(4), torch.arange(4).repeat(3) + 3
     g = graphs.Graph(k, q, 7)
     att = _attention(g, heads=1)
@@ -153,7 +178,9 @@ def test_heads_shapes_and_mean():
     ax = draw.draw_attention(g, att, node=2)
     assert "mean of 2 heads" in ax.get_title()
     w_mean = [p.get_linewidth() for _, p in sorted(_edges(ax).items())]
-    ax2 = draw.draw_attention(g, att.mean(dim=1).squeeze(-1), node=2, vmax=float(att.mean(dim=1).max()))
+    ax2 = draw.draw_attention(
+        g, att.mean(dim=1).squeeze(-1), node=2, vmax=float(att.mean(dim=1).max())
+    )
     w_flat = [p.get_linewidth() for _, p in sorted(_edges(ax2).items())]
     np.testing.assert_allclose(w_mean, w_flat)
     draw.draw_attention(g, att[..., 0], head=1)  # (E, H)
@@ -210,7 +237,9 @@ def test_entropy_histogram_uniform_bars_stay_visible():
     g = graphs.karate_club().add_self_loops()
     ax = draw.attention_entropy_histogram(g, _attention(g, heads=2))
     filled, outline = ax.patches[0], ax.patches[-1]
-    assert outline.get_zorder() > filled.get_zorder() and not outline.get_fill(), "the uniform outline is on top"
+    assert outline.get_zorder() > filled.get_zorder() and not outline.get_fill(), (
+        "the uniform outline is on top"
+    )
 
 
 def test_heatmap_masks_non_edges():
@@ -221,7 +250,9 @@ def test_heatmap_masks_non_edges():
     expected_mask = np.ones((6, 6), dtype=bool)
     expected_mask[g.dst.numpy(), g.src.numpy()] = False
     np.testing.assert_array_equal(np.ma.getmaskarray(matrix), expected_mask)
-    np.testing.assert_allclose(matrix.filled(0.0)[g.dst.numpy(), g.src.numpy()], att[:, 1, 0].numpy())
+    np.testing.assert_allclose(
+        matrix.filled(0.0)[g.dst.numpy(), g.src.numpy()], att[:, 1, 0].numpy()
+    )
     np.testing.assert_allclose(matrix.sum(axis=1).filled(0.0), np.ones(6))  # rows are softmaxes
 
 
@@ -240,7 +271,9 @@ def test_entropy_matches_hand_computation_and_uniform_is_log_degree():
     one_hot = torch.zeros(g.num_edges, dtype=torch.float64)
     for v in range(6):
         one_hot[int((g.dst == v).nonzero()[0])] = 1.0
-    torch.testing.assert_close(draw.attention_entropy(g, one_hot), torch.zeros(6, dtype=torch.float64))
+    torch.testing.assert_close(
+        draw.attention_entropy(g, one_hot), torch.zeros(6, dtype=torch.float64)
+    )
 
 
 def test_entropy_histogram_has_both_distributions():

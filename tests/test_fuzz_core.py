@@ -9,11 +9,12 @@ must end in one of two ways:
   properties the docstring promises).
 
 Anything else fails the test: a crash, an unclear error, a silent wrong answer, or an error for an
-input that was valid. ``CI=true`` runs 1000 examples per entry point (profile ``fuzz-ci``), local runs
-100 (``fuzz-dev``); ``GNNBOOK_FUZZ_EXAMPLES`` overrides both. The counts per entry point (inputs
-tried / clear errors / correct results) are printed at the end (``-s``) and written to
+input that was valid. ``CI=true`` runs 1000 examples per entry point (profile ``fuzz-ci``), local
+runs 100 (``fuzz-dev``); ``GNNBOOK_FUZZ_EXAMPLES`` overrides both. The counts per entry point
+(inputs tried / clear errors / correct results) are printed at the end (``-s``) and written to
 ``_build/fuzz-counts.json``.
 """
+
 from __future__ import annotations
 
 import collections
@@ -38,13 +39,24 @@ from gnnbook.datasets import NodeDataset, csbm, load_planetoid
 from gnnbook.train import accuracy, evaluate, fit
 
 ROOT = Path(__file__).resolve().parents[1]
-_common = {"deadline": None, "derandomize": False,
-           "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                     HealthCheck.data_too_large, HealthCheck.filter_too_much]}
+_common = {
+    "deadline": None,
+    "derandomize": False,
+    "suppress_health_check": [
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+}
 settings.register_profile("fuzz-ci", max_examples=1000, **_common)
 settings.register_profile("fuzz-dev", max_examples=100, **_common)
-_profile = settings.get_profile("fuzz-ci" if os.environ.get("CI", "").lower() == "true" else "fuzz-dev")
-FUZZ = settings(_profile, max_examples=int(os.environ.get("GNNBOOK_FUZZ_EXAMPLES", _profile.max_examples)))
+_profile = settings.get_profile(
+    "fuzz-ci" if os.environ.get("CI", "").lower() == "true" else "fuzz-dev"
+)
+FUZZ = settings(
+    _profile, max_examples=int(os.environ.get("GNNBOOK_FUZZ_EXAMPLES", _profile.max_examples))
+)
 
 COUNTS: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
 
@@ -52,8 +64,10 @@ COUNTS: dict[str, collections.Counter] = collections.defaultdict(collections.Cou
 @pytest.fixture(scope="module", autouse=True)
 def _report_counts():
     yield
-    table = {entry: {"tried": c["tried"], "clear errors": c["clear"], "correct results": c["correct"]}
-             for entry, c in sorted(COUNTS.items())}
+    table = {
+        entry: {"tried": c["tried"], "clear errors": c["clear"], "correct results": c["correct"]}
+        for entry, c in sorted(COUNTS.items())
+    }
     out = ROOT / "_build" / "fuzz-counts.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(table, indent=1) + "\n")
@@ -79,13 +93,16 @@ def run(entry: str, call, bad: str | None, check):
 
 
 def close(actual: torch.Tensor, expected: torch.Tensor) -> None:
-    """Equal to the float64 reference, NaN where it has NaN (float32 results to float32 precision)."""
+    """Equal to the float64 reference, NaN where it has NaN (float32
+    results to float32 precision)."""
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     tol = 1e-10 if actual.dtype == torch.float64 else 2e-5
-    torch.testing.assert_close(actual.detach().double(), expected.detach(), rtol=tol, atol=tol, equal_nan=True)
+    torch.testing.assert_close(
+        actual.detach().double(), expected.detach(), rtol=tol, atol=tol, equal_nan=True
+    )
 
 
-# --- Graph -------------------------------------------------------------------------------------------
+# --- Graph --------------------------------------------------------------------------------------
 ID_FORMS = ("list", "int64", "int32", "int16", "uint8", "numpy", "tuple")
 
 
@@ -96,6 +113,7 @@ def _as_form(ids: list[int], form: str):
         return tuple(ids)
     if form == "numpy":
         import numpy as np
+
         return np.array(ids, dtype=np.int64)
     return torch.tensor(ids, dtype=getattr(torch, form))
 
@@ -110,12 +128,22 @@ def graph_inputs(draw):
     src = draw(st.lists(st.integers(0, max(n_src - 1, 0)), min_size=e, max_size=e))
     dst = draw(st.lists(st.integers(0, max(n_dst - 1, 0)), min_size=e, max_size=e))
     form = draw(st.sampled_from(ID_FORMS))
-    counts = {"num_src_nodes": n_src, "num_dst_nodes": n_dst} if bipartite else (
-        {} if draw(st.booleans()) and e else {"num_nodes": n_src})
+    counts = (
+        {"num_src_nodes": n_src, "num_dst_nodes": n_dst}
+        if bipartite
+        else ({} if draw(st.booleans()) and e else {"num_nodes": n_src})
+    )
     if not bipartite and "num_nodes" not in counts:
         n_src = n_dst = max(src + dst) + 1
-    bad = draw(st.sampled_from([None] * 6 + ["src", "dst", "num_nodes", "num_src_nodes", "num_dst_nodes"]))
-    if bad in ("num_src_nodes", "num_dst_nodes") and not bipartite or bad == "num_nodes" and bipartite:
+    bad = draw(
+        st.sampled_from([None] * 6 + ["src", "dst", "num_nodes", "num_src_nodes", "num_dst_nodes"])
+    )
+    if (
+        bad in ("num_src_nodes", "num_dst_nodes")
+        and not bipartite
+        or bad == "num_nodes"
+        and bipartite
+    ):
         bad = None
     args = [_as_form(src, form), _as_form(dst, form)]
     explicit = bipartite or "num_nodes" in counts
@@ -123,13 +151,30 @@ def graph_inputs(draw):
         k = 0 if bad == "src" else 1
         ids, other = (src, dst) if k == 0 else (dst, src)
         limit, other_limit = (n_src, n_dst) if k == 0 else (n_dst, n_src)
-        how = draw(st.sampled_from(["range", "negative", "float", "bool", "2d", "meta", "huge", "string",
-                                    "none", "length"]))
+        how = draw(
+            st.sampled_from(
+                [
+                    "range",
+                    "negative",
+                    "float",
+                    "bool",
+                    "2d",
+                    "meta",
+                    "huge",
+                    "string",
+                    "none",
+                    "length",
+                ]
+            )
+        )
         if how in ("range", "negative") and (other_limit == 0 or not explicit):
             how = "float"  # no valid id for the other end, or counts inferred from the ids
         if how in ("range", "negative", "huge"):
-            extra = {"range": limit + draw(st.integers(0, 2**40)), "negative": -draw(st.integers(1, 2**62)),
-                     "huge": 2**63 + draw(st.integers(0, 100))}[how]
+            extra = {
+                "range": limit + draw(st.integers(0, 2**40)),
+                "negative": -draw(st.integers(1, 2**62)),
+                "huge": 2**63 + draw(st.integers(0, 100)),
+            }[how]
             args[k], args[1 - k] = list(ids) + [extra], list(other) + [0]
         elif how == "float":
             args[k] = torch.tensor(ids, dtype=torch.float32)
@@ -149,8 +194,13 @@ def graph_inputs(draw):
     elif bad:
         counts.setdefault(bad, n_src)
         how = draw(st.sampled_from(["negative", "float", "bool", "huge", "string"]))
-        counts[bad] = {"negative": -draw(st.integers(1, 10)), "float": float(counts[bad]) + 0.5, "bool": True,
-                       "huge": 2**31 + draw(st.integers(0, 2**40)), "string": str(counts[bad])}[how]
+        counts[bad] = {
+            "negative": -draw(st.integers(1, 10)),
+            "float": float(counts[bad]) + 0.5,
+            "bool": True,
+            "huge": 2**31 + draw(st.integers(0, 2**40)),
+            "string": str(counts[bad]),
+        }[how]
     return args, counts, bad, (src, dst, n_src, n_dst, bipartite)
 
 
@@ -160,7 +210,11 @@ def test_fuzz_graph(case):
     args, kwargs, bad, (src, dst, n_src, n_dst, bipartite) = case
 
     def check(g: Graph):
-        assert g.src.tolist() == src and g.dst.tolist() == dst and g.src.dtype == g.dst.dtype == torch.int64
+        assert (
+            g.src.tolist() == src
+            and g.dst.tolist() == dst
+            and g.src.dtype == g.dst.dtype == torch.int64
+        )
         assert (g.num_src_nodes, g.num_dst_nodes, g.is_bipartite) == (n_src, n_dst, bipartite)
         dense = torch.zeros(n_dst, n_src, dtype=torch.float64)
         for u, v in zip(src, dst):
@@ -168,7 +222,9 @@ def test_fuzz_graph(case):
         torch.testing.assert_close(reference.adjacency(g), dense)
         assert g.in_degrees().tolist() == dense.sum(1).long().tolist()
         indptr, indices, eids = g.csr()
-        assert eids.tolist() == sorted(range(len(dst)), key=lambda k: (dst[k], k))  # stable by destination
+        assert eids.tolist() == sorted(
+            range(len(dst)), key=lambda k: (dst[k], k)
+        )  # stable by destination
         assert indices.tolist() == [src[k] for k in eids.tolist()] and indptr[-1] == len(src)
         # The graph owns its ids: changing what went in, or what came out, changes nothing.
         for given_ids in args:
@@ -181,7 +237,7 @@ def test_fuzz_graph(case):
     run("Graph", lambda: Graph(*args, **kwargs), bad, check)
 
 
-# --- ops ---------------------------------------------------------------------------------------------
+# --- ops ----------------------------------------------------------------------------------------
 SPECIAL = [math.nan, math.inf, -math.inf, 0.0, 1e4, -1e4]
 
 
@@ -190,7 +246,9 @@ def small_graphs(draw):
     bipartite = draw(st.booleans())
     n_src = draw(st.integers(0, 5))
     n_dst = draw(st.integers(0, 5)) if bipartite else n_src
-    e = draw(st.integers(0, 10)) if n_src and n_dst else 0   # small node sets: duplicates, multigraphs
+    e = (
+        draw(st.integers(0, 10)) if n_src and n_dst else 0
+    )  # small node sets: duplicates, multigraphs
     src = draw(st.lists(st.integers(0, max(n_src - 1, 0)), min_size=e, max_size=e))
     dst = draw(st.lists(st.integers(0, max(n_dst - 1, 0)), min_size=e, max_size=e))
     if bipartite:
@@ -216,7 +274,9 @@ def spoil(draw, value: torch.Tensor):
     if how == "meta":
         return value.to("meta")
     if how == "rows":
-        return torch.zeros(value.shape[0] + draw(st.integers(1, 3)), *value.shape[1:], dtype=value.dtype)
+        return torch.zeros(
+            value.shape[0] + draw(st.integers(1, 3)), *value.shape[1:], dtype=value.dtype
+        )
     if how == "scalar":
         return torch.tensor(1.0, dtype=value.dtype)
     return value.tolist()
@@ -233,7 +293,9 @@ def _grad_check(out, expected, inputs, ref_inputs):
     else:  # no edges: the reference's output does not depend on its inputs at all
         want = [None] * len(ref_inputs)
     for a, b, x in zip(got, want, inputs):
-        torch.testing.assert_close(a if a is not None else torch.zeros_like(x), b if b is not None else torch.zeros_like(x))
+        torch.testing.assert_close(
+            a if a is not None else torch.zeros_like(x), b if b is not None else torch.zeros_like(x)
+        )
 
 
 @st.composite
@@ -244,16 +306,31 @@ def op_case(draw, op: str):
     sparse = draw(st.booleans())  # also run the sparse products on these tiny graphs
     heads, feats = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     if op == "u_add_v":
-        tails = draw(st.sampled_from([((heads, 1), (heads, 1)), ((heads, feats), (1, feats)), ((feats,), (feats,))]))
-        named = {"el": tensors(draw, (g.num_src_nodes, *tails[0]), dtype, special),
-                 "er": tensors(draw, (g.num_dst_nodes, *tails[1]), dtype, special)}
+        tails = draw(
+            st.sampled_from(
+                [((heads, 1), (heads, 1)), ((heads, feats), (1, feats)), ((feats,), (feats,))]
+            )
+        )
+        named = {
+            "el": tensors(draw, (g.num_src_nodes, *tails[0]), dtype, special),
+            "er": tensors(draw, (g.num_dst_nodes, *tails[1]), dtype, special),
+        }
     elif op == "edge_softmax":
         named = {"logits": tensors(draw, (g.num_edges, heads, 1), dtype, special)}
     elif op == "u_mul_e_sum":
         form = draw(st.sampled_from(["heads", "heads1", "flat", "flat1", "none"]))
-        h_shape = (g.num_src_nodes, heads, feats) if form.startswith("heads") else (g.num_src_nodes, feats)
-        a_shape = {"heads": (g.num_edges, heads), "heads1": (g.num_edges, heads, 1), "flat": (g.num_edges,),
-                   "flat1": (g.num_edges, 1), "none": None}[form]
+        h_shape = (
+            (g.num_src_nodes, heads, feats)
+            if form.startswith("heads")
+            else (g.num_src_nodes, feats)
+        )
+        a_shape = {
+            "heads": (g.num_edges, heads),
+            "heads1": (g.num_edges, heads, 1),
+            "flat": (g.num_edges,),
+            "flat1": (g.num_edges, 1),
+            "none": None,
+        }[form]
         named = {"h": tensors(draw, h_shape, dtype, special)}
         if a_shape is not None:
             named["alpha"] = tensors(draw, a_shape, dtype, special)
@@ -306,17 +383,31 @@ def _ref_u_mul_e_max(g, h, alpha=None):
     return torch.stack(out) if out else torch.zeros(0, *h.shape[1:], dtype=torch.float64)
 
 
-REFERENCES = {"u_add_v": _ref_u_add_v, "edge_softmax": _ref_edge_softmax,
-              "u_mul_e_sum": _ref_u_mul_e_sum, "u_mul_e_max": _ref_u_mul_e_max}
+REFERENCES = {
+    "u_add_v": _ref_u_add_v,
+    "edge_softmax": _ref_edge_softmax,
+    "u_mul_e_sum": _ref_u_mul_e_sum,
+    "u_mul_e_max": _ref_u_mul_e_max,
+}
 
 
 def _fuzz_op(op, case):
     g, named, bad, sparse = case
-    differentiable = bad is None and op != "u_mul_e_max" and all(t.dtype == torch.float64 for t in named.values())
-    inputs = {k: v.clone().requires_grad_(differentiable) for k, v in named.items()} if bad is None else named
+    differentiable = (
+        bad is None
+        and op != "u_mul_e_max"
+        and all(t.dtype == torch.float64 for t in named.values())
+    )
+    inputs = (
+        {k: v.clone().requires_grad_(differentiable) for k, v in named.items()}
+        if bad is None
+        else named
+    )
 
     def check(out):
-        ref_inputs = {k: v.detach().clone().requires_grad_(differentiable) for k, v in inputs.items()}
+        ref_inputs = {
+            k: v.detach().clone().requires_grad_(differentiable) for k, v in inputs.items()
+        }
         expected = REFERENCES[op](g, **ref_inputs)
         close(out, expected)
         if differentiable:
@@ -335,10 +426,22 @@ def test_fuzz_op(op, data):
     _fuzz_op(op, data.draw(op_case(op), label="case"))
 
 
-# --- datasets: load_planetoid ------------------------------------------------------------------------
+# --- datasets: load_planetoid -------------------------------------------------------------------
 CORA = [f"ind.cora.{ext}" for ext in ds._EXTENSIONS]
-HOSTILE_TEXT = st.sampled_from(["", "../cora", "cora\x00", "CORA ", "c\u0301ora", "<script>", "'; rm -rf /",
-                                "cora/../../etc", "\u202ecora", "x" * 300]) | st.text(max_size=12)
+HOSTILE_TEXT = st.sampled_from(
+    [
+        "",
+        "../cora",
+        "cora\x00",
+        "CORA ",
+        "c\u0301ora",
+        "<script>",
+        "'; rm -rf /",
+        "cora/../../etc",
+        "\u202ecora",
+        "x" * 300,
+    ]
+) | st.text(max_size=12)
 
 
 class _Parsed(Exception):
@@ -357,21 +460,39 @@ def planetoid_case(draw):
     file, or the server that the missing files come from."""
     contents = {f: draw(st.binary(min_size=1, max_size=40)) for f in CORA}
     part = draw(st.sampled_from([None, None, "name", "sha256", "root", "file", "server"]))
-    name = draw(HOSTILE_TEXT | st.sampled_from([None, 3, b"cora"]) if part == "name"
-                else st.sampled_from(["cora", "Cora", "CORA"]))
-    sha_form = draw(st.sampled_from(["bad_hex", "unknown_key", "not_dict", "not_str"] if part == "sha256"
-                                    else ["lower", "upper"]))
-    root_form = draw(st.sampled_from(["a_file", "int"] if part == "root" else ["dir", "dir", "nested_missing"]))
+    name = draw(
+        HOSTILE_TEXT | st.sampled_from([None, 3, b"cora"])
+        if part == "name"
+        else st.sampled_from(["cora", "Cora", "CORA"])
+    )
+    sha_form = draw(
+        st.sampled_from(
+            ["bad_hex", "unknown_key", "not_dict", "not_str"]
+            if part == "sha256"
+            else ["lower", "upper"]
+        )
+    )
+    root_form = draw(
+        st.sampled_from(["a_file", "int"] if part == "root" else ["dir", "dir", "nested_missing"])
+    )
     spoiled = draw(st.sampled_from(CORA))
-    kind = draw(st.sampled_from(["dev_zero", "fifo", "outside", "dir", "wrong_bytes", "published_sum"]
-                                if part == "file" else ["file", "inside_link", "missing"]))
+    kind = draw(
+        st.sampled_from(
+            ["dev_zero", "fifo", "outside", "dir", "wrong_bytes", "published_sum"]
+            if part == "file"
+            else ["file", "inside_link", "missing"]
+        )
+    )
     layout = {f: kind if f == spoiled else "file" for f in CORA}
-    server = draw(st.sampled_from(["offline", "wrong", "endless", "short"] if part == "server" else ["right"]))
+    server = draw(
+        st.sampled_from(["offline", "wrong", "endless", "short"] if part == "server" else ["right"])
+    )
     return contents, layout, server, name, sha_form, root_form
 
 
 def _expected_bad(layout, server, name, sha_form, root_form):
-    """The argument (or file) a correct loader must name, or None when the load must reach the parser."""
+    """The argument (or file) a correct loader must name, or None when the load
+    must reach the parser."""
     if not isinstance(name, str):
         return "name"
     if name.lower() != "cora":
@@ -400,8 +521,12 @@ def test_fuzz_load_planetoid(case):
     sums = {f: hashlib.sha256(c).hexdigest() for f, c in contents.items()}
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as monkeypatch:
         tmp = Path(tmp)
-        root = {"dir": tmp / "root", "nested_missing": tmp / "new" / "deeper", "a_file": tmp / "file",
-                "int": 7}[root_form]
+        root = {
+            "dir": tmp / "root",
+            "nested_missing": tmp / "new" / "deeper",
+            "a_file": tmp / "file",
+            "int": 7,
+        }[root_form]
         if root_form == "a_file":
             root.write_bytes(b"not a folder")
         folder = Path(root) / "planetoid" if root_form == "dir" else None
@@ -426,26 +551,43 @@ def test_fuzz_load_planetoid(case):
                 elif kind == "inside_link":
                     (folder / f"real.{f}").write_bytes(contents[f])
                     (folder / f).symlink_to(folder / f"real.{f}")
-        overrides = {f: s for f, s in sums.items() if layout[f] != "published_sum" or root_form != "dir"}
-        sha256 = {"lower": overrides, "upper": {f: s.upper() for f, s in overrides.items()},
-                  "bad_hex": {**overrides, CORA[0]: "z" * 64}, "unknown_key": {**overrides, "ind.cora.evil": "0" * 64},
-                  "not_dict": list(overrides.items()), "not_str": {**overrides, CORA[1]: 12}}[sha_form]
+        overrides = {
+            f: s for f, s in sums.items() if layout[f] != "published_sum" or root_form != "dir"
+        }
+        sha256 = {
+            "lower": overrides,
+            "upper": {f: s.upper() for f, s in overrides.items()},
+            "bad_hex": {**overrides, CORA[0]: "z" * 64},
+            "unknown_key": {**overrides, "ind.cora.evil": "0" * 64},
+            "not_dict": list(overrides.items()),
+            "not_str": {**overrides, CORA[1]: 12},
+        }[sha_form]
 
         def urlopen(url, timeout):
             file = url.rsplit("/", 1)[1]
             if server == "offline" or file not in contents:
                 raise urllib.error.URLError("no network in the fuzz test")
-            body = {"right": contents[file], "wrong": contents[file][::-1] + b"?",
-                    "endless": b"\0" * (ds.MAX_FILE_BYTES + 1), "short": contents[file][:-1]}[server]
+            body = {
+                "right": contents[file],
+                "wrong": contents[file][::-1] + b"?",
+                "endless": b"\0" * (ds.MAX_FILE_BYTES + 1),
+                "short": contents[file][:-1],
+            }[server]
             return _Response(body, None if server == "endless" else len(body))
 
         def parser(stream, encoding):  # the first file parsed is tx
-            assert stream.getvalue() == contents["ind.cora.tx"], "the parser got bytes that are not the verified file"
+            assert stream.getvalue() == contents["ind.cora.tx"], (
+                "the parser got bytes that are not the verified file"
+            )
             raise _Parsed
 
         monkeypatch.setattr(ds.urllib.request, "urlopen", urlopen)
-        monkeypatch.setattr(ds, "RestrictedUnpickler", lambda stream, encoding: _Stub(parser, stream, encoding))
-        monkeypatch.setattr(ds, "MAX_FILE_BYTES", 1 << 16)  # the "endless" server sends more than this
+        monkeypatch.setattr(
+            ds, "RestrictedUnpickler", lambda stream, encoding: _Stub(parser, stream, encoding)
+        )
+        monkeypatch.setattr(
+            ds, "MAX_FILE_BYTES", 1 << 16
+        )  # the "endless" server sends more than this
         bad = _expected_bad(layout, server, name, sha_form, root_form)
         before = sorted(p.name for p in tmp.rglob("*"))
         COUNTS["load_planetoid"]["tried"] += 1
@@ -458,10 +600,15 @@ def test_fuzz_load_planetoid(case):
         except (ValueError, TypeError, RuntimeError, OSError) as error:
             message = str(error)
             if bad == "unreachable" or isinstance(error, OSError):
-                # Another dataset, or a root that is a file: an error naming the dataset or the path.
+                # Another dataset, or a root that is a file: an error naming the
+                # dataset or the path.
                 assert isinstance(error, (ValueError, RuntimeError, OSError)) and (
-                    str(root) in message or "could not download" in message or "not a regular" in message
-                    or "checksum" in message or "bytes" in message), repr(error)
+                    str(root) in message
+                    or "could not download" in message
+                    or "not a regular" in message
+                    or "checksum" in message
+                    or "bytes" in message
+                ), repr(error)
             else:
                 assert bad is not None, f"a valid load was refused: {error!r}"
                 assert bad in message, f"the error does not name {bad!r}: {error!r}"
@@ -484,16 +631,30 @@ class _Stub:
         return self.parser(self.stream, self.encoding)
 
 
-# --- datasets: csbm ----------------------------------------------------------------------------------
-VALID_CSBM = {"num_nodes": st.integers(0, 24), "num_classes": st.integers(1, 4), "p_in": st.floats(0, 1),
-              "p_out": st.floats(0, 1), "mu": st.floats(-3, 3), "num_features": st.integers(0, 4),
-              "seed": st.integers(0, 2**64 - 1), "split": st.sampled_from([(0.6, 0.2, 0.2), (1, 0, 0), (0.1, 0.3, 0.6)])}
+# --- datasets: csbm -----------------------------------------------------------------------------
+VALID_CSBM = {
+    "num_nodes": st.integers(0, 24),
+    "num_classes": st.integers(1, 4),
+    "p_in": st.floats(0, 1),
+    "p_out": st.floats(0, 1),
+    "mu": st.floats(-3, 3),
+    "num_features": st.integers(0, 4),
+    "seed": st.integers(0, 2**64 - 1),
+    "split": st.sampled_from([(0.6, 0.2, 0.2), (1, 0, 0), (0.1, 0.3, 0.6)]),
+}
 NOT_A_NUMBER = st.sampled_from([None, "1", True, math.nan, math.inf, -math.inf, [0.5]])
-BAD_CSBM = {"num_nodes": st.sampled_from([-1, 10**6, 3.5, "8", None, True]),
-            "num_classes": st.sampled_from([0, -2, 2.0, None]), "p_in": NOT_A_NUMBER | st.sampled_from([-0.1, 1.5]),
-            "p_out": NOT_A_NUMBER | st.sampled_from([-1e-9, 2]), "mu": NOT_A_NUMBER,
-            "num_features": st.sampled_from([-1, 1.5, "3"]), "seed": st.sampled_from([2**70, -2**64, "0", 1.0]),
-            "split": st.sampled_from([(0.5, 0.5), (0.7, 0.7, -0.4), (math.nan, 0.5, 0.5), (0.2, 0.2, 0.2), "abc"])}
+BAD_CSBM = {
+    "num_nodes": st.sampled_from([-1, 10**6, 3.5, "8", None, True]),
+    "num_classes": st.sampled_from([0, -2, 2.0, None]),
+    "p_in": NOT_A_NUMBER | st.sampled_from([-0.1, 1.5]),
+    "p_out": NOT_A_NUMBER | st.sampled_from([-1e-9, 2]),
+    "mu": NOT_A_NUMBER,
+    "num_features": st.sampled_from([-1, 1.5, "3"]),
+    "seed": st.sampled_from([2**70, -(2**64), "0", 1.0]),
+    "split": st.sampled_from(
+        [(0.5, 0.5), (0.7, 0.7, -0.4), (math.nan, 0.5, 0.5), (0.2, 0.2, 0.2), "abc"]
+    ),
+}
 
 
 @FUZZ
@@ -503,17 +664,23 @@ def test_fuzz_csbm(data):
     args = {k: data.draw(BAD_CSBM[k] if k == bad else v) for k, v in VALID_CSBM.items()}
     if bad not in ("num_nodes", "num_classes") and args["num_nodes"] < args["num_classes"]:
         if bad is None:
-            bad = "num_classes"   # more classes than nodes
+            bad = "num_classes"  # more classes than nodes
         else:
             args["num_nodes"] = args["num_classes"]  # one bad argument at a time
     n, c, f = args["num_nodes"], args["num_classes"], args["num_features"]
 
     def check(dataset: NodeDataset):
         g = dataset.graph
-        assert g.num_nodes == n and dataset.features.shape == (n, f) and dataset.labels.shape == (n,)
+        assert (
+            g.num_nodes == n and dataset.features.shape == (n, f) and dataset.labels.shape == (n,)
+        )
         assert bool(torch.isfinite(dataset.features).all())
         pairs = list(zip(g.src.tolist(), g.dst.tolist()))
-        assert len(set(pairs)) == len(pairs) and all(u != v for u, v in pairs) and set(pairs) == {(v, u) for u, v in pairs}
+        assert (
+            len(set(pairs)) == len(pairs)
+            and all(u != v for u, v in pairs)
+            and set(pairs) == {(v, u) for u, v in pairs}
+        )
         sizes = torch.bincount(dataset.labels, minlength=c)
         assert sizes.max() - sizes.min() <= 1 and dataset.num_classes == c
         masks = torch.stack([dataset.train_mask, dataset.val_mask, dataset.test_mask]).long()
@@ -524,7 +691,7 @@ def test_fuzz_csbm(data):
     run("csbm", lambda: csbm(**args), bad, check)
 
 
-# --- train: accuracy, evaluate, fit ------------------------------------------------------------------
+# --- train: accuracy, evaluate, fit -------------------------------------------------------------
 class _Linear(torch.nn.Module):
     def __init__(self, num_features, num_classes):
         super().__init__()
@@ -539,8 +706,10 @@ def train_case(draw):
     n, c, f = draw(st.integers(1, 8)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
     features = tensors(draw, (n, f), torch.float32, draw(st.integers(0, 5)) == 0)
     labels = torch.tensor(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
-    masks = {k: torch.tensor(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=torch.bool)
-             for k in ("train_mask", "val_mask", "test_mask")}
+    masks = {
+        k: torch.tensor(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=torch.bool)
+        for k in ("train_mask", "val_mask", "test_mask")
+    }
     if draw(st.integers(0, 2)) == 0:
         which = draw(st.sampled_from([*masks, "labels"]))
         if which == "labels":
@@ -549,13 +718,20 @@ def train_case(draw):
             labels[draw(st.integers(0, n - 1))] = draw(st.sampled_from([-1, -100, c, c + 5]))
             if how != "range":  # a type or shape error comes before any check of the values
                 labels = labels.float() if how == "float" else labels.reshape(n, 1)
-                return NodeDataset("fuzz", Graph([], [], n), features, labels, num_classes=c, **masks), "labels"
+                return NodeDataset(
+                    "fuzz", Graph([], [], n), features, labels, num_classes=c, **masks
+                ), "labels"
         else:
             how = draw(st.sampled_from(["int", "float", "shape", "list"]))
-            masks[which] = {"int": masks[which].long(), "float": masks[which].float(),
-                            "shape": torch.ones(n + 1, dtype=torch.bool), "list": masks[which].tolist()}[how]
-    return NodeDataset("fuzz", Graph([], [], n), features, labels, num_classes=c, **masks), _data_bad(
-        features, labels, masks, c)
+            masks[which] = {
+                "int": masks[which].long(),
+                "float": masks[which].float(),
+                "shape": torch.ones(n + 1, dtype=torch.bool),
+                "list": masks[which].tolist(),
+            }[how]
+    return NodeDataset(
+        "fuzz", Graph([], [], n), features, labels, num_classes=c, **masks
+    ), _data_bad(features, labels, masks, c)
 
 
 def _data_bad(features, labels, masks, c):
@@ -564,17 +740,28 @@ def _data_bad(features, labels, masks, c):
     if not bool(torch.isfinite(features).all()):
         return "features"
     for k, m in masks.items():
-        if not (isinstance(m, torch.Tensor) and m.dtype == torch.bool and m.shape == labels.shape and bool(m.any())):
+        if not (
+            isinstance(m, torch.Tensor)
+            and m.dtype == torch.bool
+            and m.shape == labels.shape
+            and bool(m.any())
+        ):
             return k
     if any(bool((m & ((labels < 0) | (labels >= c))).any()) for m in masks.values()):
         return "labels"
     return None
+
+
 @FUZZ
-@given(train_case(), st.integers(0, 3), st.sampled_from([0.01, 0.05, 0.1, 0.01, 0.1, math.nan, -1.0, "0.1"]))
+@given(
+    train_case(),
+    st.integers(0, 3),
+    st.sampled_from([0.01, 0.05, 0.1, 0.01, 0.1, math.nan, -1.0, "0.1"]),
+)
 def test_fuzz_fit(case, epochs, lr):
     data, bad = case
     if not isinstance(lr, float) or not (lr >= 0 and math.isfinite(lr)):
-        bad = "lr"   # checked before the data
+        bad = "lr"  # checked before the data
     torch.manual_seed(0)
     model = _Linear(data.features.shape[1], data.num_classes)
 
@@ -584,7 +771,12 @@ def test_fuzz_fit(case, epochs, lr):
         assert 0 <= history.best_epoch < max(epochs, 1)
         assert history.test_acc == evaluate(model, data)["test_acc"]
 
-    run("fit", lambda: fit(model, data, lr=lr, epochs=epochs, patience=2, progress=False), bad, check)
+    run(
+        "fit",
+        lambda: fit(model, data, lr=lr, epochs=epochs, patience=2, progress=False),
+        bad,
+        check,
+    )
 
 
 @FUZZ
@@ -610,11 +802,21 @@ def test_fuzz_evaluate(case):
 @given(n=st.integers(0, 8), c=st.integers(1, 3), data=st.data())
 def test_fuzz_accuracy(n, c, data):
     logits = tensors(data.draw, (n, c), torch.float32, False)
-    labels = torch.tensor(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)), dtype=torch.int64)
+    labels = torch.tensor(
+        data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)), dtype=torch.int64
+    )
     mask = data.draw(st.sampled_from(["none", "bool", "int", "float", "shape", "list"]))
-    chosen = torch.tensor(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=torch.bool)
-    arg = {"none": None, "bool": chosen, "int": chosen.long(), "float": chosen.float(),
-           "shape": torch.ones(n + 1, dtype=torch.bool), "list": chosen.tolist()}[mask]
+    chosen = torch.tensor(
+        data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=torch.bool
+    )
+    arg = {
+        "none": None,
+        "bool": chosen,
+        "int": chosen.long(),
+        "float": chosen.float(),
+        "shape": torch.ones(n + 1, dtype=torch.bool),
+        "list": chosen.tolist(),
+    }[mask]
     selected = torch.ones(n, dtype=torch.bool) if arg is None else chosen
     bad = None if mask in ("none", "bool") else "mask"
     if bad is None and not bool(selected.any()):

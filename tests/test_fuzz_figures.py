@@ -1,13 +1,14 @@
 """Property-based fuzzing of the figures: ``web.interactive_attention`` and ``gnnbook.draw``.
 
 Each example draws valid or invalid inputs (NaN/Inf, wrong shapes, out-of-range nodes and heads,
-negative scales, hostile label strings). A valid input must give a correct result (the page's α equal
-to the layer's within 1e-6 and summing to 1 per node; drawings with one artist per edge and widths
-that follow α); an invalid one a ValueError/TypeError whose message starts with the argument's name.
-Anything else is a crash or a silent wrong result, and fails the test. ``CI=true`` runs the "ci"
-Hypothesis profile (1000 examples per entry point); locally fewer. The counts per entry point go to
-``_build/fuzz-counts-figures.json``.
+negative scales, hostile label strings). A valid input must give a correct result (the page's α
+equal to the layer's within 1e-6 and summing to 1 per node; drawings with one artist per edge and
+widths that follow α); an invalid one a ValueError/TypeError whose message starts with the
+argument's name. Anything else is a crash or a silent wrong result, and fails the test. ``CI=true``
+runs the "ci" Hypothesis profile (1000 examples per entry point); locally fewer. The counts per
+entry point go to ``_build/fuzz-counts-figures.json``.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,18 +31,53 @@ from hypothesis import strategies as st  # noqa: E402
 from gnnbook import Graph, draw, web  # noqa: E402
 from gnnbook.attention_model import STYLE, make_layers  # noqa: E402
 
-settings.register_profile("ci", max_examples=1000, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("dev", max_examples=40, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+settings.register_profile(
+    "ci",
+    max_examples=1000,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "dev",
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+# For this file's tests only (a loaded profile would change every Hypothesis test's settings).
+_PROFILE = settings.get_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+FUZZ = settings(
+    _PROFILE,
+    max_examples=int(os.environ.get("GNNBOOK_FUZZ_EXAMPLES", _PROFILE.max_examples)),
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
-COUNTS = defaultdict(lambda: {"tried": 0, "clear_errors": 0, "correct": 0, "crashes": 0, "silent_wrong": 0})
+COUNTS = defaultdict(
+    lambda: {"tried": 0, "clear_errors": 0, "correct": 0, "crashes": 0, "silent_wrong": 0}
+)
 
-HOSTILE = ["<!--<script>", "</script>", "$", "$x$", "a$b", "\\", "$\\frac{$", "&amp;", "\u2028", "\u2029",
-           "'\"><img src=x onerror=alert(1)>", "", " ", "\x00", "𝛼", "{}", "%s", "\n"]
+HOSTILE = [
+    "<!--<script>",
+    "</script>",
+    "$",
+    "$x$",
+    "a$b",
+    "\\",
+    "$\\frac{$",
+    "&amp;",
+    "\u2028",
+    "\u2029",
+    "'\"><img src=x onerror=alert(1)>",
+    "",
+    " ",
+    "\x00",
+    "𝛼",
+    "{}",
+    "%s",
+    "\n",
+]
 labels_st = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=8))
 finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
 bad_number = st.sampled_from([float("nan"), float("inf"), -float("inf")])
@@ -69,7 +105,9 @@ def _outcome(entry: str, bad_argument, run, check) -> None:
             counts["clear_errors"] += 1
             return
         counts["crashes"] += 1
-        raise AssertionError(f"{entry}: unexpected error for bad argument {bad_argument!r}: {err!r}") from err
+        raise AssertionError(
+            f"{entry}: unexpected error for bad argument {bad_argument!r}: {err!r}"
+        ) from err
     except Exception as err:
         counts["crashes"] += 1
         raise AssertionError(f"{entry}: crash: {err!r}") from err
@@ -105,23 +143,60 @@ def _softmax(graph, heads, seed):
 
 
 # --- web.interactive_attention -----------------------------------------------------------------
-WEB_CORRUPTIONS = ["feat_nan", "feat_inf", "feat_width", "node", "head", "scale", "slope", "perturb", "perturb_node",
-                   "kind", "vmax", "layer_nan", "node_labels", "pos"]
+WEB_CORRUPTIONS = [
+    "feat_nan",
+    "feat_inf",
+    "feat_width",
+    "node",
+    "head",
+    "scale",
+    "slope",
+    "perturb",
+    "perturb_node",
+    "kind",
+    "vmax",
+    "layer_nan",
+    "node_labels",
+    "pos",
+]
 
 
-@given(graph=graphs_with_loops(), heads=st.integers(1, 3), kind=st.sampled_from(["gat", "gatv2", "dot"]),
-       seed=st.integers(0, 3), node=st.integers(0, 5), head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
-       scale=st.floats(0, 3), slope=st.floats(0, 1), perturb=finite, labels=st.lists(labels_st, min_size=6, max_size=6),
-       corruption=st.one_of(st.none(), st.sampled_from(WEB_CORRUPTIONS)))
-def test_fuzz_interactive_attention(graph, heads, kind, seed, node, head, scale, slope, perturb, labels, corruption):
+@FUZZ
+@given(
+    graph=graphs_with_loops(),
+    heads=st.integers(1, 3),
+    kind=st.sampled_from(["gat", "gatv2", "dot"]),
+    seed=st.integers(0, 3),
+    node=st.integers(0, 5),
+    head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
+    scale=st.floats(0, 3),
+    slope=st.floats(0, 1),
+    perturb=finite,
+    labels=st.lists(labels_st, min_size=6, max_size=6),
+    corruption=st.one_of(st.none(), st.sampled_from(WEB_CORRUPTIONS)),
+)
+def test_fuzz_interactive_attention(
+    graph, heads, kind, seed, node, head, scale, slope, perturb, labels, corruption
+):
     n = graph.num_nodes
     assume(node < n and (head in (None, "mean") or head < heads))
     layers = make_layers(3, 2, heads, seed=seed)
     feat = web.default_features(n, 3, seed=seed)
-    args = dict(graph=graph, layer=layers[kind], feat=feat, node=node, head=head, scale=scale, slope=slope,
-                perturb=perturb, node_labels=labels[:n], seed=seed)
-    bad = {"feat_nan": "feat", "feat_inf": "feat", "feat_width": "feat", "layer_nan": "layer"}.get(corruption,
-                                                                                                  corruption)
+    args = dict(
+        graph=graph,
+        layer=layers[kind],
+        feat=feat,
+        node=node,
+        head=head,
+        scale=scale,
+        slope=slope,
+        perturb=perturb,
+        node_labels=labels[:n],
+        seed=seed,
+    )
+    bad = {"feat_nan": "feat", "feat_inf": "feat", "feat_width": "feat", "layer_nan": "layer"}.get(
+        corruption, corruption
+    )
     if corruption in ("feat_nan", "feat_inf"):
         args["feat"] = feat.clone()
         args["feat"][n - 1, 0] = float("nan") if corruption == "feat_nan" else float("inf")
@@ -155,11 +230,17 @@ def test_fuzz_interactive_attention(graph, heads, kind, seed, node, head, scale,
         params = json.loads(blob)
         assert params["labels"] == [str(x) for x in labels[:n]]
         page = web.attention_from_params(params, params["init"])  # what the page's numbers give
-        _, att = layers[kind].double()(graph, feat, get_attention=True)  # the layer itself, untouched
+        _, att = layers[kind].double()(
+            graph, feat, get_attention=True
+        )  # the layer itself, untouched
         state = params["init"]
         neutral = dict(scale=1.0, perturb=0.0, slope=0.2)  # make_layers' slope: the layer as it is
-        np.testing.assert_allclose(fig.attention(state, all_heads=True, **neutral), att[:, :, 0].detach().numpy(),
-                                   rtol=0, atol=1e-6)
+        np.testing.assert_allclose(
+            fig.attention(state, all_heads=True, **neutral),
+            att[:, :, 0].detach().numpy(),
+            rtol=0,
+            atol=1e-6,
+        )
         twin = fig.attention(state, all_heads=True)
         chosen = twin.mean(1) if state["head"] == "mean" else twin[:, state["head"]]
         np.testing.assert_allclose(page, chosen, rtol=0, atol=1e-6)
@@ -170,19 +251,34 @@ def test_fuzz_interactive_attention(graph, heads, kind, seed, node, head, scale,
     _outcome("web.interactive_attention", bad, lambda: web.interactive_attention(**args), check)
 
 
-# --- gnnbook.draw ------------------------------------------------------------------------------------
+# --- gnnbook.draw -------------------------------------------------------------------------------
 def _small_axes():
     fig = plt.figure(figsize=(2.0, 2.0), dpi=30)
     return fig.add_subplot()
 
 
-DRAW_CORRUPTIONS = ["attention_nan", "attention_shape", "node", "head", "vmax", "pos", "node_labels"]
+DRAW_CORRUPTIONS = [
+    "attention_nan",
+    "attention_shape",
+    "node",
+    "head",
+    "vmax",
+    "pos",
+    "node_labels",
+]
 
 
-@given(graph=graphs_with_loops(max_nodes=5), heads=st.integers(1, 3), seed=st.integers(0, 3),
-       node=st.one_of(st.none(), st.integers(0, 4)), head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
-       labels=st.lists(labels_st, min_size=5, max_size=5), render=st.booleans(),
-       corruption=st.one_of(st.none(), st.sampled_from(DRAW_CORRUPTIONS)))
+@FUZZ
+@given(
+    graph=graphs_with_loops(max_nodes=5),
+    heads=st.integers(1, 3),
+    seed=st.integers(0, 3),
+    node=st.one_of(st.none(), st.integers(0, 4)),
+    head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
+    labels=st.lists(labels_st, min_size=5, max_size=5),
+    render=st.booleans(),
+    corruption=st.one_of(st.none(), st.sampled_from(DRAW_CORRUPTIONS)),
+)
 def test_fuzz_draw_attention(graph, heads, seed, node, head, labels, render, corruption):
     n = graph.num_nodes
     assume((node is None or node < n) and (head in (None, "mean") or head < heads))
@@ -226,10 +322,17 @@ def test_fuzz_draw_attention(graph, heads, seed, node, head, labels, render, cor
     _outcome("draw.draw_attention", bad, run, check)
 
 
-@given(graph=graphs_with_loops(max_nodes=5), heads=st.integers(1, 3), seed=st.integers(0, 3),
-       head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
-       labels=st.lists(labels_st, min_size=5, max_size=5),
-       corruption=st.one_of(st.none(), st.sampled_from(["attention_nan", "head", "rows", "attention_shape"])))
+@FUZZ
+@given(
+    graph=graphs_with_loops(max_nodes=5),
+    heads=st.integers(1, 3),
+    seed=st.integers(0, 3),
+    head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
+    labels=st.lists(labels_st, min_size=5, max_size=5),
+    corruption=st.one_of(
+        st.none(), st.sampled_from(["attention_nan", "head", "rows", "attention_shape"])
+    ),
+)
 def test_fuzz_attention_heatmap(graph, heads, seed, head, labels, corruption):
     n = graph.num_nodes
     assume(head in (None, "mean") or head < heads)
@@ -255,14 +358,25 @@ def test_fuzz_attention_heatmap(graph, heads, seed, head, labels, corruption):
         np.testing.assert_allclose(matrix.filled(0.0), dense, atol=1e-12)
         np.testing.assert_allclose(dense.sum(1), 1.0, atol=1e-9)
 
-    _outcome("draw.attention_heatmap", bad,
-             lambda: draw.attention_heatmap(graph, att, ax=_small_axes(), colorbar=False, annotate=False, **args),
-             check)
+    _outcome(
+        "draw.attention_heatmap",
+        bad,
+        lambda: draw.attention_heatmap(
+            graph, att, ax=_small_axes(), colorbar=False, annotate=False, **args
+        ),
+        check,
+    )
 
 
-@given(graph=graphs_with_loops(max_nodes=5), heads=st.integers(1, 3), seed=st.integers(0, 3),
-       head=st.one_of(st.none(), st.integers(0, 2)), bins=st.integers(1, 30),
-       corruption=st.one_of(st.none(), st.sampled_from(["attention_nan", "head", "bins"])))
+@FUZZ
+@given(
+    graph=graphs_with_loops(max_nodes=5),
+    heads=st.integers(1, 3),
+    seed=st.integers(0, 3),
+    head=st.one_of(st.none(), st.integers(0, 2)),
+    bins=st.integers(1, 30),
+    corruption=st.one_of(st.none(), st.sampled_from(["attention_nan", "head", "bins"])),
+)
 def test_fuzz_entropy_histogram(graph, heads, seed, head, bins, corruption):
     assume(head is None or head < heads)
     att = _softmax(graph, heads, seed)
@@ -281,12 +395,26 @@ def test_fuzz_entropy_histogram(graph, heads, seed, head, bins, corruption):
         expected = graph.num_nodes * (heads if head is None else 1)
         assert sum(p.get_height() for p in bars) == expected
 
-    _outcome("draw.attention_entropy_histogram", bad,
-             lambda: draw.attention_entropy_histogram(graph, att, ax=_small_axes(), **args), check)
+    _outcome(
+        "draw.attention_entropy_histogram",
+        bad,
+        lambda: draw.attention_entropy_histogram(graph, att, ax=_small_axes(), **args),
+        check,
+    )
 
 
-@given(heads=st.integers(1, 4), head=st.one_of(st.none(), st.just("mean"), st.integers(-2, 5), st.text(max_size=2),
-                                                st.floats(0, 3), st.booleans()))
+@FUZZ
+@given(
+    heads=st.integers(1, 4),
+    head=st.one_of(
+        st.none(),
+        st.just("mean"),
+        st.integers(-2, 5),
+        st.text(max_size=2),
+        st.floats(0, 3),
+        st.booleans(),
+    ),
+)
 def test_fuzz_pick_head(heads, head):
     from gnnbook.attention_model import pick_head
 
@@ -297,4 +425,9 @@ def test_fuzz_pick_head(heads, head):
         expected = alpha[:, :, 0].mean(1) if head in (None, "mean") else alpha[:, head, 0]
         torch.testing.assert_close(picked, expected)
 
-    _outcome("attention_model.pick_head", None if valid else "head", lambda: pick_head(alpha, head), check)
+    _outcome(
+        "attention_model.pick_head",
+        None if valid else "head",
+        lambda: pick_head(alpha, head),
+        check,
+    )

@@ -39,7 +39,11 @@ for name, examples in (("fuzz-ci", 1000), ("fuzz-dev", 60)):  # tiny graphs: no 
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-PROFILE = settings.get_profile("fuzz-ci" if os.environ.get("CI") == "true" else "fuzz-dev")
+_PROFILE = settings.get_profile("fuzz-ci" if os.environ.get("CI") == "true" else "fuzz-dev")
+PROFILE = settings(
+    _PROFILE,
+    max_examples=int(os.environ.get("GNNBOOK_FUZZ_EXAMPLES", _PROFILE.max_examples)),
+)
 COUNTS_FILE = Path(__file__).resolve().parents[1] / "_build" / "fuzz-counts-layers.json"
 SPECS = list(LAYERS.values())
 OUTCOMES = ("tried", "clear_error", "correct", "crash", "silent_wrong", "unclear_error")

@@ -5,6 +5,7 @@ Chapters link a symbol to its entry with a plain Markdown link, ``[$K$](glossary
 glossary term, computed here with Sphinx's own ``make_id``; the strict book build (test_book.py)
 checks the same links against the built page.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,9 @@ def chapter_sources() -> dict[str, str]:
             pages[path.name] = path.read_text()
     for path in sorted(BOOK.glob("*.ipynb")):
         cells = json.loads(path.read_text())["cells"]
-        pages[path.name] = "\n".join("".join(c["source"]) for c in cells
-                                     if c["cell_type"] == "markdown")
+        pages[path.name] = "\n".join(
+            "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+        )
     return pages
 
 

@@ -1,5 +1,7 @@
 """gnnbook.nn.GPSLayer: equal to PyG's GPSConv (weights moved by gnnbook.compat, Hypothesis-drawn
-batches of graphs), global attention confined to each graph, and clear errors for a bad batch vector."""
+batches of graphs), global attention confined to each graph, and clear errors
+for a bad batch vector."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,14 +18,17 @@ NORMS = ("batch_norm", "layer_norm", None)
 
 
 def batch_of(sizes, edges_per_graph):
-    """Graphs with ``sizes`` nodes side by side: one graph of several components, and the batch vector."""
+    """Graphs with ``sizes`` nodes side by side: one graph of several components,
+    and the batch vector."""
     src, dst, start = [], [], 0
     for size, edges in zip(sizes, edges_per_graph):
         src += [start + u for u, _ in edges]
         dst += [start + v for _, v in edges]
         start += size
     batch = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
-    return Graph(torch.tensor(src, dtype=torch.int64), torch.tensor(dst, dtype=torch.int64), start), batch
+    return Graph(
+        torch.tensor(src, dtype=torch.int64), torch.tensor(dst, dtype=torch.int64), start
+    ), batch
 
 
 def local_layer(kind, channels, heads=2):
@@ -35,7 +40,8 @@ def local_layer(kind, channels, heads=2):
 
 
 def randomise(module, seed):
-    """Random weights, and random BatchNorm statistics (which eval mode uses), drawn from ``seed``."""
+    """Random weights, and random BatchNorm statistics (which eval mode
+    uses), drawn from ``seed``."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in module.parameters():
@@ -49,11 +55,16 @@ def randomise(module, seed):
 def make(channels, conv, heads=2, norm="batch_norm", seed=0):
     """A float64 GPSLayer with random weights."""
     torch.manual_seed(seed)
-    return randomise(gnn.GPSLayer(channels, local_layer(conv, channels), num_heads=heads, norm=norm).double(), seed + 1)
+    return randomise(
+        gnn.GPSLayer(channels, local_layer(conv, channels), num_heads=heads, norm=norm).double(),
+        seed + 1,
+    )
 
 
 def features(n, channels, seed=0):
-    return torch.randn(n, channels, generator=torch.Generator().manual_seed(seed), dtype=D, requires_grad=True)
+    return torch.randn(
+        n, channels, generator=torch.Generator().manual_seed(seed), dtype=D, requires_grad=True
+    )
 
 
 def assert_same_as_pyg(layer, module, g, x, batch):
@@ -65,8 +76,11 @@ def assert_same_as_pyg(layer, module, g, x, batch):
     ours = [p for name, p in layer.named_parameters() if not name.startswith("conv.")]
     pyg = [p for name, p in module.named_parameters() if not name.startswith("conv.")]
     assert len(ours) == len(pyg)
-    torch.testing.assert_close(torch.autograd.grad((out * w).sum(), [x, *ours], allow_unused=True),
-                               torch.autograd.grad((theirs * w).sum(), [x, *pyg], allow_unused=True), **TOL)
+    torch.testing.assert_close(
+        torch.autograd.grad((out * w).sum(), [x, *ours], allow_unused=True),
+        torch.autograd.grad((theirs * w).sum(), [x, *pyg], allow_unused=True),
+        **TOL,
+    )
 
 
 @st.composite
@@ -77,8 +91,13 @@ def drawn_case(draw):
         pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=6))
         edges.append(pairs + [(v, u) for u, v in pairs])  # undirected, as GPS benchmarks are
     heads = draw(st.sampled_from([1, 2]))
-    config = dict(channels=draw(st.sampled_from([4, 6])), conv=draw(st.sampled_from(["GATConv", "TransformerConv", None])),
-                  heads=heads, norm=draw(st.sampled_from(NORMS)), seed=draw(st.integers(0, 1000)))
+    config = dict(
+        channels=draw(st.sampled_from([4, 6])),
+        conv=draw(st.sampled_from(["GATConv", "TransformerConv", None])),
+        heads=heads,
+        norm=draw(st.sampled_from(NORMS)),
+        seed=draw(st.integers(0, 1000)),
+    )
     return sizes, edges, config, draw(st.booleans())
 
 
@@ -99,8 +118,9 @@ def pyg_module(channels, conv, heads, norm, seed):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drawn_case())
 def test_equals_pyg_gpsconv_on_drawn_batches(case):
-    """The gnnbook layer made from a PyG GPSConv with random weights computes what it computes: eval mode
-    (BatchNorm with its running statistics), and training mode (batch statistics; no dropout)."""
+    """The gnnbook layer made from a PyG GPSConv with random weights computes what it computes: eval
+    mode (BatchNorm with its running statistics), and training mode (batch
+    statistics; no dropout)."""
     pytest.importorskip("torch_geometric")
     sizes, edges, config, training = case
     g, batch = batch_of(sizes, edges)
@@ -110,7 +130,9 @@ def test_equals_pyg_gpsconv_on_drawn_batches(case):
     layer = compat.from_pyg(module)
     layer.train(training)
     module.train(training)
-    assert_same_as_pyg(layer, module, g, features(g.num_nodes, config["channels"], config["seed"]), batch)
+    assert_same_as_pyg(
+        layer, module, g, features(g.num_nodes, config["channels"], config["seed"]), batch
+    )
 
 
 @pytest.mark.pyg
@@ -130,9 +152,11 @@ def test_compat_round_trip(conv, norm):
 
 
 def test_graphs_in_a_batch_never_attend_to_each_other():
-    """Changing one graph's features leaves every other graph's outputs as they were: each graph's output
-    is the layer run on that graph alone."""
-    g, batch = batch_of([3, 4, 2], [[(0, 1), (1, 0), (2, 2)], [(0, 3), (3, 0), (1, 2), (2, 1)], [(0, 1), (1, 0)]])
+    """Changing one graph's features leaves every other graph's outputs as they were: each graph's
+    output is the layer run on that graph alone."""
+    g, batch = batch_of(
+        [3, 4, 2], [[(0, 1), (1, 0), (2, 2)], [(0, 3), (3, 0), (1, 2), (2, 1)], [(0, 1), (1, 0)]]
+    )
     layer = make(4, "GATConv", norm="layer_norm").eval()
     x = features(9, 4)
     out = layer(g, x, batch)
@@ -142,7 +166,7 @@ def test_graphs_in_a_batch_never_attend_to_each_other():
     keep = batch != 1
     torch.testing.assert_close(out2[keep], out[keep], **TOL)
     assert not torch.allclose(out2[~keep], out[~keep])
-    for graph_id, (lo, hi) in enumerate([(0, 3), (3, 7), (7, 9)]):
+    for lo, hi in [(0, 3), (3, 7), (7, 9)]:
         inside = (g.src >= lo) & (g.src < hi)
         alone = Graph(g.src[inside] - lo, g.dst[inside] - lo, hi - lo)
         torch.testing.assert_close(layer(alone, x[lo:hi]), out[lo:hi], **TOL)
@@ -158,15 +182,20 @@ def test_one_graph_is_full_attention_over_all_nodes():
 
 
 def test_batch_order_does_not_matter():
-    """Nodes need not be grouped by graph (PyG assumes they are): a permuted batch gives permuted outputs."""
+    """Nodes need not be grouped by graph (PyG assumes they are): a permuted batch
+    gives permuted outputs."""
     g, batch = batch_of([3, 2, 3], [[(0, 1), (1, 0)], [(0, 1)], [(1, 2), (2, 1)]])
     layer = make(6, "TransformerConv").eval()
     x = features(8, 6)
     perm = torch.tensor([5, 0, 7, 2, 3, 1, 6, 4])
     inverse = torch.argsort(perm)
     permuted = Graph(inverse[g.src], inverse[g.dst], 8)
-    torch.testing.assert_close(layer(permuted, x[perm], batch[perm]), layer(g, x, batch)[perm], **TOL)
-    torch.testing.assert_close(layer(g, x, batch * 7 + 3), layer(g, x, batch), **TOL)  # ids need not be 0..B-1
+    torch.testing.assert_close(
+        layer(permuted, x[perm], batch[perm]), layer(g, x, batch)[perm], **TOL
+    )
+    torch.testing.assert_close(
+        layer(g, x, batch * 7 + 3), layer(g, x, batch), **TOL
+    )  # ids need not be 0..B-1
 
 
 def test_bad_inputs():
@@ -186,7 +215,9 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="feat has 3 features per node but the layer expects 4"):
         layer(g, x[:, :3], batch)
     wrong_width = gnn.GPSLayer(4, gnn.GATConv(4, 3, 2, allow_zero_in_degree=True)).double()
-    with pytest.raises(ValueError, match=r"local layer's output, heads flattened, has shape \(5, 6\)"):
+    with pytest.raises(
+        ValueError, match=r"local layer's output, heads flattened, has shape \(5, 6\)"
+    ):
         wrong_width(g, x, batch)
     with pytest.raises(ValueError, match="divisible by num_heads"):
         gnn.GPSLayer(6, None, num_heads=4)

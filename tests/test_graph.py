@@ -1,4 +1,5 @@
 """gnnbook.Graph: construction, validation, structure and converters."""
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ def test_bipartite_counts_and_degrees():
     assert (g.num_src_nodes, g.num_dst_nodes, g.is_bipartite) == (4, 2, True)
     assert g.in_degrees().tolist() == [1, 2] and g.out_degrees().tolist() == [1, 0, 0, 2]
     with pytest.raises(ValueError, match="bipartite"):
-        g.num_nodes
+        _ = g.num_nodes
     with pytest.raises(ValueError, match="bipartite"):
         g.add_self_loops()
 
@@ -36,7 +37,9 @@ def test_csr_groups_in_edges_by_destination_stably():
     indptr, indices, eids = g.csr()
     assert indptr.tolist() == [0, 2, 4, 5, 5]
     assert eids.tolist() == [1, 4, 0, 2, 3]  # ties keep edge order
-    assert torch.equal(indices, g.src[eids]) and torch.equal(g.dst[eids], torch.tensor([0, 0, 1, 1, 2]))
+    assert torch.equal(indices, g.src[eids]) and torch.equal(
+        g.dst[eids], torch.tensor([0, 0, 1, 1, 2])
+    )
     assert g.csr() is not g.csr() and len(g._cache) == 1  # computed once, handed out as copies
     indices[:] = 0
     assert torch.equal(g.csr().indices, g.src[eids])  # changing a copy changes nothing
@@ -101,7 +104,12 @@ def test_to_cuda():
         (([0], [1]), {"num_nodes": 2.5}, TypeError, "num_nodes must be a non-negative integer"),
         (([0], [1]), {"num_nodes": -1}, ValueError, "num_nodes must be a non-negative integer"),
         (([0], [1]), {"num_src_nodes": 2}, ValueError, "both num_src_nodes and num_dst_nodes"),
-        (([0], [1]), {"num_nodes": 2, "num_src_nodes": 2, "num_dst_nodes": 2}, ValueError, "either num_nodes"),
+        (
+            ([0], [1]),
+            {"num_nodes": 2, "num_src_nodes": 2, "num_dst_nodes": 2},
+            ValueError,
+            "either num_nodes",
+        ),
         (([3], [0]), {"num_src_nodes": 3, "num_dst_nodes": 1}, ValueError, r"src\[0\] = 3"),
     ],
 )
@@ -114,7 +122,9 @@ def test_empty_and_isolated_graphs():
     g = Graph([], [], num_nodes=3)
     assert g.num_edges == 0 and g.in_degrees().tolist() == [0, 0, 0]
     assert g.csr().indptr.tolist() == [0, 0, 0, 0]
-    assert Graph(torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64)).num_nodes == 0
+    assert (
+        Graph(torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64)).num_nodes == 0
+    )
 
 
 def test_numpy_ids_are_accepted():
@@ -139,7 +149,12 @@ def test_networkx_round_trip_keeps_duplicates_and_order():
     nxg = g.to_networkx()
     assert nxg.number_of_edges() == 4
     back = Graph.from_networkx(nxg)
-    assert back.src.tolist() == [0, 0, 1, 2] and back.dst.tolist() == [1, 1, 1, 0]  # networkx groups by source
+    assert back.src.tolist() == [0, 0, 1, 2] and back.dst.tolist() == [
+        1,
+        1,
+        1,
+        0,
+    ]  # networkx groups by source
 
 
 def test_from_undirected_networkx_stores_both_directions_once_per_loop():
@@ -168,7 +183,9 @@ def test_dgl_round_trip_keeps_edge_ids():
     dgl = pytest.importorskip("dgl")
     g = Graph([2, 0, 1, 1], [1, 1, 0, 0], num_nodes=4)
     dg = g.to_dgl()
-    assert dg.num_nodes() == 4 and torch.equal(torch.stack(dg.edges(order="eid")), torch.stack([g.src, g.dst]))
+    assert dg.num_nodes() == 4 and torch.equal(
+        torch.stack(dg.edges(order="eid")), torch.stack([g.src, g.dst])
+    )
     back = gnnbook.as_graph(dg)
     assert torch.equal(back.src, g.src) and torch.equal(back.dst, g.dst) and not back.is_bipartite
     bip = Graph([0, 2], [1, 0], num_src_nodes=3, num_dst_nodes=2)
@@ -180,8 +197,10 @@ def test_dgl_round_trip_keeps_edge_ids():
     assert Graph.from_dgl(block).num_dst_nodes == 2
 
 
-@pytest.mark.skipif(tuple(int(p) for p in torch.__version__.split(".")[:2]) < (2, 4),
-                    reason="torch.compile of autograd Functions that take a Graph needs torch >= 2.4")
+@pytest.mark.skipif(
+    tuple(int(p) for p in torch.__version__.split(".")[:2]) < (2, 4),
+    reason="torch.compile of autograd Functions that take a Graph needs torch >= 2.4",
+)
 def test_torch_compile_matches_eager():
     """``torch.compile`` runs a layer on a Graph (with graph breaks at the data-dependent steps) and
     gives eager's output and gradients. The eager backend keeps this test fast: dynamo's tracing
@@ -208,4 +227,6 @@ def test_copied_or_pickled_graphs_keep_their_cached_structures():
     g.csr(), g.in_degrees()
     for h in (copy.deepcopy(g), pickle.loads(pickle.dumps(g))):
         h.csr(), h.in_degrees()
-        assert len(h._cache) == 2 and torch.equal(h.csr().eids, g.csr().eids)  # found, not built again
+        assert len(h._cache) == 2 and torch.equal(
+            h.csr().eids, g.csr().eids
+        )  # found, not built again

@@ -1,5 +1,6 @@
 """gnnbook.datasets.load_heterophilous: checksums, no pickles, the published counts, the 10 splits,
 and downloads (from a local HTTP server) that keep nothing unless it is the published file."""
+
 from __future__ import annotations
 
 import functools
@@ -14,7 +15,12 @@ import pytest
 import torch
 
 from gnnbook import datasets
-from gnnbook.datasets import HETEROPHILOUS_NAMES, HETEROPHILOUS_SHA256, cache_dir, load_heterophilous
+from gnnbook.datasets import (
+    HETEROPHILOUS_NAMES,
+    HETEROPHILOUS_SHA256,
+    cache_dir,
+    load_heterophilous,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "heterophilous"
 FILES = sorted(HETEROPHILOUS_SHA256)
@@ -29,7 +35,8 @@ COUNTS = {
 
 @pytest.fixture(scope="module")
 def source() -> Path:
-    """A folder holding the four published files: the cache's if it has them, else the shared copy."""
+    """A folder holding the four published files: the cache's if it has them,
+    else the shared copy."""
     for folder in (cache_dir() / "heterophilous", SHARED):
         if all((folder / f).exists() for f in FILES):
             return folder
@@ -47,9 +54,13 @@ def root(source, tmp_path_factory) -> Path:
 def test_recorded_sums_are_those_of_the_files(source):
     assert sorted(f"{n}.npz" for n in HETEROPHILOUS_NAMES) == FILES
     for file in FILES:
-        assert hashlib.sha256((source / file).read_bytes()).hexdigest() == HETEROPHILOUS_SHA256[file], file
+        assert (
+            hashlib.sha256((source / file).read_bytes()).hexdigest() == HETEROPHILOUS_SHA256[file]
+        ), file
     if (SHARED / "SHA256SUMS").exists():
-        listed = dict(line.split()[::-1] for line in (SHARED / "SHA256SUMS").read_text().splitlines())
+        listed = dict(
+            line.split()[::-1] for line in (SHARED / "SHA256SUMS").read_text().splitlines()
+        )
         assert listed == HETEROPHILOUS_SHA256
 
 
@@ -86,18 +97,26 @@ def test_ten_splits_kept_as_stored(root, name):
     assert parts.max() == 1, "a node lies in at most one part of a split"
     assert data.num_splits == 10
     three = data.split(3)
-    assert isinstance(three, datasets.NodeDataset) and not isinstance(three, datasets.SplitNodeDataset)
-    assert torch.equal(three.val_mask, data.val_masks[3]) and torch.equal(data.test_mask, data.test_masks[0])
+    assert isinstance(three, datasets.NodeDataset) and not isinstance(
+        three, datasets.SplitNodeDataset
+    )
+    assert torch.equal(three.val_mask, data.val_masks[3]) and torch.equal(
+        data.test_mask, data.test_masks[0]
+    )
     with pytest.raises(ValueError, match=r"split index i must lie in \[0, 10\)"):
         data.split(10)
     with pytest.raises(TypeError, match="split index i must be an int"):
         data.split(1.0)
     moved = data.to("cpu")
-    assert isinstance(moved, datasets.SplitNodeDataset) and torch.equal(moved.train_masks, data.train_masks)
+    assert isinstance(moved, datasets.SplitNodeDataset) and torch.equal(
+        moved.train_masks, data.train_masks
+    )
 
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="minesweeper, tolokers, chameleon_filtered, squirrel_filtered"):
+    with pytest.raises(
+        ValueError, match="minesweeper, tolokers, chameleon_filtered, squirrel_filtered"
+    ):
         load_heterophilous("roman_empire")
 
 
@@ -107,7 +126,9 @@ def test_tampered_file_is_refused_before_numpy_reads_it(root, tmp_path, monkeypa
     bad = folder / "minesweeper.npz"
     original = (root / "heterophilous" / "minesweeper.npz").read_bytes()
     bad.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))  # one bit flipped
-    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("must not parse an unverified file"))
+    monkeypatch.setattr(
+        np, "load", lambda *a, **k: pytest.fail("must not parse an unverified file")
+    )
     with pytest.raises(ValueError, match="checksum mismatch") as info:
         load_heterophilous("minesweeper", root=tmp_path)
     message = str(info.value)
@@ -121,8 +142,12 @@ def test_object_arrays_are_refused(root, tmp_path, monkeypatch):
     folder.mkdir()
     path = folder / "minesweeper.npz"
     arrays = dict(np.load(root / "heterophilous" / "minesweeper.npz", allow_pickle=False))
-    np.savez(path, **{**arrays, "node_labels": np.array([{"not": "numbers"}] * 10_000, dtype=object)})
-    monkeypatch.setitem(HETEROPHILOUS_SHA256, "minesweeper.npz", hashlib.sha256(path.read_bytes()).hexdigest())
+    np.savez(
+        path, **{**arrays, "node_labels": np.array([{"not": "numbers"}] * 10_000, dtype=object)}
+    )
+    monkeypatch.setitem(
+        HETEROPHILOUS_SHA256, "minesweeper.npz", hashlib.sha256(path.read_bytes()).hexdigest()
+    )
     with pytest.raises(ValueError, match="allow_pickle=False"):
         load_heterophilous("minesweeper", root=tmp_path)
 
@@ -138,7 +163,9 @@ def server(tmp_path, monkeypatch):
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(served)))
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(served))
+    )
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setattr(datasets, "HETEROPHILOUS_URL", f"http://127.0.0.1:{httpd.server_port}/")

@@ -1,10 +1,12 @@
-"""The chapters read well in plain Jupyter and Colab, which render Markdown cells as CommonMark (+ tables)
-with no MyST: no directive or role syntax may show, solutions stay folded in ``<details>``, and each
-chapter's list of references is the one ``book/_ext/citations.py`` writes from ``references.bib``.
+"""The chapters read well in plain Jupyter and Colab, which render Markdown cells as CommonMark (+
+tables) with no MyST: no directive or role syntax may show, solutions stay folded in ``<details>``,
+and each chapter's list of references is the one ``book/_ext/citations.py`` writes from
+``references.bib``.
 
-Each Markdown cell is rendered with markdown-it-py's CommonMark preset (what JupyterLab's and Colab's
-renderers implement) and the visible text (outside code) is searched.
+Each Markdown cell is rendered with markdown-it-py's CommonMark preset (what JupyterLab's and
+Colab's renderers implement) and the visible text (outside code) is searched.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,19 +17,26 @@ from pathlib import Path
 
 import pytest
 
-markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py renders the cells as Jupyter does")
+markdown_it = pytest.importorskip(
+    "markdown_it", reason="markdown-it-py renders the cells as Jupyter does"
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-# MyST syntax that plain Markdown shows as text: roles, directives (backtick or colon fences), options
-RAW_MYST = re.compile(r"\{(?:cite|glue|term|ref|doc|numref|eq|math|bibliography|admonition|note|warning|tip)[^}]*\}"
-                      r"|^:{3,}|^:[\w-]+:\s|^\(\w[\w-]*\)=", re.MULTILINE)
+# MyST syntax that plain Markdown shows as text: roles, directives (backtick or
+# colon fences), options
+RAW_MYST = re.compile(
+    r"\{(?:cite|glue|term|ref|doc|numref|eq|math|bibliography|admonition|note|warning|tip)[^}]*\}"
+    r"|^:{3,}|^:[\w-]+:\s|^\(\w[\w-]*\)=",
+    re.MULTILINE,
+)
 RENDER = markdown_it.MarkdownIt("commonmark").enable("table")
 
 
 class VisibleText(HTMLParser):
-    """Text a reader sees (code and preformatted blocks apart), and each 'Solution' label's enclosing tags."""
+    """Text a reader sees (code and preformatted blocks apart), and each 'Solution' label's
+    enclosing tags."""
 
     def __init__(self):
         super().__init__()
@@ -69,7 +78,10 @@ def test_no_myst_syntax_shows_in_jupyter(path):
     for i, source, parser in rendered(path):
         for token in RENDER.parse(source):
             if token.type == "fence" and token.info.strip().startswith("{"):
-                problems.append(f"cell {i}: a ```{token.info.strip()} block shows as code: {token.content[:60]!r}")
+                problems.append(
+                    f"cell {i}: a ```{token.info.strip()} block shows as code: "
+                    f"{token.content[:60]!r}"
+                )
         for match in RAW_MYST.finditer("".join(parser.text)):
             problems.append(f"cell {i}: shows {match.group(0)!r}")
     assert not problems, f"{path.name} in plain Jupyter:\n" + "\n".join(problems)
@@ -81,17 +93,26 @@ def test_solutions_are_folded(path):
     for i, source, parser in rendered(path):
         for label, tags in parser.solutions:
             if "details" not in tags or "summary" not in tags:
-                problems.append(f"cell {i}: {label[:40]!r} is in plain view (inside {tags}), not a <details> summary")
+                problems.append(
+                    f"cell {i}: {label[:40]!r} is in plain view (inside {tags}), not a <details> "
+                    "summary"
+                )
         if source.count("<details>") != source.count("</details>"):
             problems.append(f"cell {i}: unbalanced <details>")
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
 def test_the_check_fails_on_raw_myst_and_open_solutions(tmp_path):
-    source = ("As shown {cite}`kipf2017gcn`.\n\n:::{admonition} Solution\n:class: dropdown\nIt is 2.\n:::\n\n"
-              "```{bibliography}\n:filter: docname in docnames\n```\n")
-    bad = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": [source]}], "metadata": {}, "nbformat": 4,
-           "nbformat_minor": 5}
+    source = (
+        "As shown {cite}`kipf2017gcn`.\n\n:::{admonition} Solution\n:class: dropdown\nIt is "
+        "2.\n:::\n\n```{bibliography}\n:filter: docname in docnames\n```\n"
+    )
+    bad = {
+        "cells": [{"cell_type": "markdown", "metadata": {}, "source": [source]}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path = tmp_path / "bad.ipynb"
     path.write_text(json.dumps(bad))
     with pytest.raises(AssertionError, match=r"\{cite\}[\s\S]*:class:[\s\S]*```\{bibliography\}"):
@@ -104,13 +125,16 @@ def test_the_check_fails_on_raw_myst_and_open_solutions(tmp_path):
 def test_reference_lists_are_written_from_the_bib(path):
     citations = pytest.importorskip("citations", reason="needs pybtex (the pinned venv)")
     markdown = "\n".join(source for _, source, _ in rendered(path))
-    keys = citations.cited_keys(markdown)  # label() below raises on a key missing from references.bib
+    keys = citations.cited_keys(
+        markdown
+    )  # label() below raises on a key missing from references.bib
     if not keys:
         assert citations.LIST_START not in markdown
         return
     assert citations.reference_list(keys) in markdown, (
         f"{path.name}: its reference list is not what references.bib gives for the works it cites; "
-        "re-run the conversion (see book/_ext/citations.py)")
+        "re-run the conversion (see book/_ext/citations.py)"
+    )
 
 
 def test_citation_markdown():
@@ -119,6 +143,8 @@ def test_citation_markdown():
     assert citations.label("velickovic2018gat") == "Veličković et al., 2018"
     assert citations.label("zachary1977karate") == "Zachary, 1977"
     assert citations.citation(["kipf2017gcn", "zachary1977karate"]) == (
-        "([Kipf and Welling, 2017](references.md#cite-kipf2017gcn); [Zachary, 1977](references.md#cite-zachary1977karate))")
+        "([Kipf and Welling, 2017](references.md#cite-kipf2017gcn); [Zachary, "
+        "1977](references.md#cite-zachary1977karate))"
+    )
     with pytest.raises(ValueError, match="key"):
         citations.label("no-such-key")

@@ -1,6 +1,8 @@
 """gnnbook.measures against direct counts: loops over the undirected edges of small hand-made and
 random graphs, the extremes each measure is built to show, DGL where it is installed, the paper's
-values for minesweeper and tolokers, and ROC-AUC against a count over all positive/negative pairs."""
+values for minesweeper and tolokers, and ROC-AUC against a count over all
+positive/negative pairs."""
+
 from __future__ import annotations
 
 import math
@@ -19,7 +21,19 @@ from gnnbook.optional import optional_import
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "heterophilous"
 
 # 8 nodes, 3 classes, degrees from 1 to 4: a hand-made graph with no symmetry to hide a mistake.
-HAND_EDGES = [(0, 1), (0, 2), (0, 5), (1, 2), (2, 3), (3, 4), (3, 6), (4, 5), (5, 6), (6, 7), (1, 7)]
+HAND_EDGES = [
+    (0, 1),
+    (0, 2),
+    (0, 5),
+    (1, 2),
+    (2, 3),
+    (3, 4),
+    (3, 6),
+    (4, 5),
+    (5, 6),
+    (6, 7),
+    (1, 7),
+]
 HAND_LABELS = [0, 0, 1, 1, 2, 0, 2, 1]
 
 
@@ -31,7 +45,8 @@ def _graph(edges, num_nodes) -> Graph:
 
 
 def _by_hand(edges, labels):
-    """(h_edge, h_adj, LI) counted directly from the undirected edges, written from the definitions."""
+    """(h_edge, h_adj, LI) counted directly from the undirected edges,
+    written from the definitions."""
     same = sum(labels[u] == labels[v] for u, v in edges)
     h_edge = same / len(edges)
 
@@ -43,7 +58,9 @@ def _by_hand(edges, labels):
     chance = sum(p * p for p in p_bar.values())
     h_adj = (h_edge - chance) / (1 - chance)
 
-    ends = Counter()  # an edge drawn uniformly, then one of its two ends as ξ: every orientation once
+    ends = (
+        Counter()
+    )  # an edge drawn uniformly, then one of its two ends as ξ: every orientation once
     for u, v in edges:
         ends[labels[u], labels[v]] += 1
         ends[labels[v], labels[u]] += 1
@@ -108,7 +125,8 @@ def test_same_values_as_dgl():
         pytest.skip("DGL with the Platonov et al. measures is not installed")
     for seed in range(6):
         edges, labels, n = _random_case(seed)
-        # DGL 2.1's LI is NaN when a class id has no node (0 log 0), so the ids are made consecutive.
+        # DGL 2.1's LI is NaN when a class id has no node (0 log 0), so the
+        # ids are made consecutive.
         g, y = _graph(edges, n), torch.unique(torch.tensor(labels), return_inverse=True)[1]
         reference = (
             dgl.edge_homophily(g.to_dgl(), y),
@@ -176,7 +194,9 @@ def test_roc_auc_equals_the_pair_count(seed):
     scores = torch.randint(0, 6, (n,), generator=gen).float()  # few values: many ties
     if seed % 2:
         scores = scores + 0.3 * targets + torch.rand(n, generator=gen)  # informative, no ties
-    assert roc_auc(scores, targets) == pytest.approx(_auc_by_pairs(scores.tolist(), targets.tolist()), abs=1e-12)
+    assert roc_auc(scores, targets) == pytest.approx(
+        _auc_by_pairs(scores.tolist(), targets.tolist()), abs=1e-12
+    )
 
 
 def test_roc_auc_extremes_and_errors():

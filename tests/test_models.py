@@ -1,6 +1,7 @@
 """gnnbook.models: every model against a dense float64 computation written from the module's
 equations (gnnbook.reference for the graph layers), node-order equivariance, and the training
 protocol on data that a model can learn."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,18 +38,30 @@ def _dense_forward(model: HeterophilyNet, graph: Graph, x: torch.Tensor) -> torc
         elif model.model == "GCN":
             m = reference.gcn(A_loops, ln, part.weight, part.bias)
         elif model.model == "SAGE":
-            m = reference.sage(A, ln, ln, part.fc_self.weight, part.fc_neigh.weight, part.fc_self.bias)
+            m = reference.sage(
+                A, ln, ln, part.fc_self.weight, part.fc_neigh.weight, part.fc_self.bias
+            )
         else:
             conv, separate = part.conv, model.model.endswith("-sep")
             adjacency = A if separate else A_loops
             if model.model.startswith("GATv2"):
-                heads_out, _ = reference.gatv2(adjacency, ln, ln, conv.fc_src.weight, conv.fc_dst.weight,
-                                               conv.attn[0], b_src=conv.fc_src.bias, b_dst=conv.fc_dst.bias)
+                heads_out, _ = reference.gatv2(
+                    adjacency,
+                    ln,
+                    ln,
+                    conv.fc_src.weight,
+                    conv.fc_dst.weight,
+                    conv.attn[0],
+                    b_src=conv.fc_src.bias,
+                    b_dst=conv.fc_dst.bias,
+                )
             else:
                 a = torch.cat([conv.attn_r, conv.attn_l], -1)[0]
                 heads_out, _ = reference.gat(adjacency, ln, ln, conv.fc.weight, conv.fc.weight, a)
             message = heads_out.flatten(1)
-            m = (torch.cat([ln, message], 1) if separate else message) @ part.fc.weight.T + part.fc.bias
+            m = (
+                torch.cat([ln, message], 1) if separate else message
+            ) @ part.fc.weight.T + part.fc.bias
         h = h + F.gelu(m) @ block.fc.weight.T + block.fc.bias
     h = F.layer_norm(h, h.shape[1:], model.norm.weight, model.norm.bias)
     return (h @ model.output.weight.T + model.output.bias).squeeze(-1)
@@ -59,10 +72,14 @@ def _dense_forward(model: HeterophilyNet, graph: Graph, x: torch.Tensor) -> torc
 def test_models_equal_their_dense_equations(name, num_classes):
     torch.manual_seed(0)
     graph, x = _small_graph(), torch.randn(9, 5, dtype=F64)
-    model = HeterophilyNet(name, 5, num_classes, hidden=8, num_layers=2, heads=2, hidden_multiplier=1.5)
+    model = HeterophilyNet(
+        name, 5, num_classes, hidden=8, num_layers=2, heads=2, hidden_multiplier=1.5
+    )
     model = model.double().eval()
     with torch.no_grad():
-        for p in model.parameters():  # LayerNorm starts at (1, 0) and GAT's bias at 0: make all count
+        for (
+            p
+        ) in model.parameters():  # LayerNorm starts at (1, 0) and GAT's bias at 0: make all count
             p.add_(0.3 * torch.randn_like(p))
         out = model(graph, x)
         expected = _dense_forward(model, graph, x)

@@ -1,10 +1,12 @@
-"""Execute every chapter notebook top to bottom on the current interpreter's stack, within a CPU budget.
+"""Execute every chapter notebook top to bottom on the current interpreter's stack,
+within a CPU budget.
 
 In the pinned venv the strict book build already executes every notebook, so this runs where Jupyter
-Book is absent (the modern venv, Colab's stand-in) or when GNNBOOK_RUN_NOTEBOOKS=1. Every chapter must
-run in at most ``CPU_BUDGET_S`` seconds of the kernel's CPU time (printed for each chapter): a reader
-on Colab waits that long.
+Book is absent (the modern venv, Colab's stand-in) or when GNNBOOK_RUN_NOTEBOOKS=1. Every chapter
+must run in at most ``CPU_BUDGET_S`` seconds of the kernel's CPU time (printed for each chapter): a
+reader on Colab waits that long.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -14,24 +16,38 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "book").glob("*.ipynb"))
-executed_by_build = importlib.util.find_spec("jupyter_book") is not None and os.environ.get("GNNBOOK_RUN_NOTEBOOKS") != "1"
+executed_by_build = (
+    importlib.util.find_spec("jupyter_book") is not None
+    and os.environ.get("GNNBOOK_RUN_NOTEBOOKS") != "1"
+)
 CPU_BUDGET_S = 120.0
 CPU_PROBE = "import time\nprint(f'kernel cpu seconds: {time.process_time():.3f}')"
 
 
 def cell_errors(nb) -> list[str]:
     """'cell N: Name: message' for every error output of an executed notebook."""
-    return [f"cell {i}: {o.get('ename')}: {o.get('evalue')}" for i, c in enumerate(nb.cells) if c.cell_type == "code"
-            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    return [
+        f"cell {i}: {o.get('ename')}: {o.get('evalue')}"
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
 
 
 def execute(nb, cwd: Path) -> float:
-    """Run every cell, errors recorded as outputs instead of raised; return the kernel's CPU seconds."""
+    """Run every cell, errors recorded as outputs instead of raised; return the
+    kernel's CPU seconds."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb.cells.append(nbformat.v4.new_code_cell(CPU_PROBE))
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(cwd)}}).execute()
+    nbclient.NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(cwd)}},
+    ).execute()
     probe = nb.cells.pop()
     text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
     assert "kernel cpu seconds:" in text, f"the CPU probe printed nothing: {probe.outputs}"
@@ -39,7 +55,9 @@ def execute(nb, cwd: Path) -> float:
 
 
 @pytest.mark.notebooks
-@pytest.mark.skipif(executed_by_build, reason="the strict book build executes the notebooks in this venv")
+@pytest.mark.skipif(
+    executed_by_build, reason="the strict book build executes the notebooks in this venv"
+)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, capsys):
     nbformat = pytest.importorskip("nbformat")
@@ -49,12 +67,16 @@ def test_notebook_runs(path, capsys):
         print(f"\n{path.stem}: {cpu:.1f} s kernel CPU (budget {CPU_BUDGET_S:.0f} s)")
     errors = cell_errors(nb)
     assert not errors, f"{path.name}: " + "; ".join(errors)
-    assert cpu <= CPU_BUDGET_S, f"{path.name}: {cpu:.0f} s of CPU, over the {CPU_BUDGET_S:.0f} s budget"
+    assert cpu <= CPU_BUDGET_S, (
+        f"{path.name}: {cpu:.0f} s of CPU, over the {CPU_BUDGET_S:.0f} s budget"
+    )
 
 
 def test_a_failing_cell_is_reported(tmp_path):
     nbformat = pytest.importorskip("nbformat")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")]
+    )
     cpu = execute(nb, tmp_path)
     assert cell_errors(nb) == ["cell 1: ZeroDivisionError: division by zero"]
     assert 0 < cpu < CPU_BUDGET_S

@@ -1,4 +1,6 @@
-"""gnnbook.ops: shapes, dtypes, gradients, extreme logits, empty graphs, determinism, invariances."""
+"""gnnbook.ops: shapes, dtypes, gradients, extreme logits, empty graphs,
+determinism, invariances."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,13 +11,17 @@ from gnnbook import Graph, graphs, ops, reference
 
 def sample():
     g = graphs.toy_graph()
-    src = torch.cat([g.src, torch.tensor([2, 0])])                      # + a duplicate edge and a self-loop
+    src = torch.cat([g.src, torch.tensor([2, 0])])  # + a duplicate edge and a self-loop
     return Graph(src, torch.cat([g.dst, torch.tensor([0, 0])]), 6)
 
 
 def bipartite():
-    return Graph(torch.tensor([0, 1, 4, 4, 2, 3]), torch.tensor([0, 0, 0, 1, 1, 2]), num_src_nodes=5,
-                 num_dst_nodes=3)
+    return Graph(
+        torch.tensor([0, 1, 4, 4, 2, 3]),
+        torch.tensor([0, 0, 0, 1, 1, 2]),
+        num_src_nodes=5,
+        num_dst_nodes=3,
+    )
 
 
 def randn(*shape, dtype=torch.float64, seed=0):
@@ -23,7 +29,9 @@ def randn(*shape, dtype=torch.float64, seed=0):
 
 
 def per_destination_sum(g, alpha):
-    return torch.zeros(g.num_dst_nodes, *alpha.shape[1:], dtype=alpha.dtype).index_add(0, g.dst, alpha)
+    return torch.zeros(g.num_dst_nodes, *alpha.shape[1:], dtype=alpha.dtype).index_add(
+        0, g.dst, alpha
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -31,23 +39,32 @@ def per_destination_sum(g, alpha):
 @pytest.mark.parametrize("make", [sample, bipartite])
 def test_multi_head_shapes_and_dtypes(make, heads, dtype):
     g = make()
-    el, er = randn(g.num_src_nodes, heads, 1, dtype=dtype), randn(g.num_dst_nodes, heads, 1, dtype=dtype, seed=1)
+    el, er = (
+        randn(g.num_src_nodes, heads, 1, dtype=dtype),
+        randn(g.num_dst_nodes, heads, 1, dtype=dtype, seed=1),
+    )
     e = ops.u_add_v(g, el, er)
     alpha = ops.edge_softmax(g, e)
     h = randn(g.num_src_nodes, heads, 5, dtype=dtype, seed=2)
     out = ops.u_mul_e_sum(g, h, alpha)
-    assert e.shape == alpha.shape == (g.num_edges, heads, 1) and out.shape == (g.num_dst_nodes, heads, 5)
+    assert e.shape == alpha.shape == (g.num_edges, heads, 1) and out.shape == (
+        g.num_dst_nodes,
+        heads,
+        5,
+    )
     assert e.dtype == alpha.dtype == out.dtype == dtype
     torch.testing.assert_close(e[:, :, 0], el[g.src, :, 0] + er[g.dst, :, 0])
-    torch.testing.assert_close(per_destination_sum(g, alpha), torch.ones(g.num_dst_nodes, heads, 1, dtype=dtype))
+    torch.testing.assert_close(
+        per_destination_sum(g, alpha), torch.ones(g.num_dst_nodes, heads, 1, dtype=dtype)
+    )
 
 
 def test_ops_equal_the_dense_reference():
     g = sample()
     h = randn(6, 3, 4, seed=1)
     dense = torch.full((6, 6, 3), float("-inf"), dtype=torch.float64)
-    dense[g.dst, g.src] = randn(g.num_edges, 3)                         # one logit per (i, j) pair...
-    e = dense[g.dst, g.src]                                             # ...shared by a duplicate's copies
+    dense[g.dst, g.src] = randn(g.num_edges, 3)  # one logit per (i, j) pair...
+    e = dense[g.dst, g.src]  # ...shared by a duplicate's copies
     alpha = ops.edge_softmax(g, e)
     ref = reference.masked_softmax(dense, reference.adjacency(g))
     torch.testing.assert_close(alpha, ref[g.dst, g.src], rtol=1e-12, atol=1e-12)
@@ -78,7 +95,9 @@ def test_extreme_logits_stay_finite(scale):
     alpha = ops.edge_softmax(g, logits)
     (alpha * randn(g.num_edges, 2, 1, seed=1)).sum().backward()
     assert torch.isfinite(alpha).all() and torch.isfinite(logits.grad).all()
-    torch.testing.assert_close(per_destination_sum(g, alpha), torch.ones(6, 2, 1, dtype=torch.float64))
+    torch.testing.assert_close(
+        per_destination_sum(g, alpha), torch.ones(6, 2, 1, dtype=torch.float64)
+    )
 
 
 def test_empty_edge_set():
@@ -86,8 +105,12 @@ def test_empty_edge_set():
     e = ops.u_add_v(g, randn(3, 2, 1), randn(3, 2, 1))
     assert e.shape == (0, 2, 1)
     assert ops.edge_softmax(g, e).shape == (0, 2, 1)
-    torch.testing.assert_close(ops.u_mul_e_sum(g, randn(3, 2, 4), e), torch.zeros(3, 2, 4, dtype=torch.float64))
-    torch.testing.assert_close(ops.u_mul_e_max(g, randn(3, 4)), torch.zeros(3, 4, dtype=torch.float64))
+    torch.testing.assert_close(
+        ops.u_mul_e_sum(g, randn(3, 2, 4), e), torch.zeros(3, 2, 4, dtype=torch.float64)
+    )
+    torch.testing.assert_close(
+        ops.u_mul_e_max(g, randn(3, 4)), torch.zeros(3, 4, dtype=torch.float64)
+    )
 
 
 def test_zero_node_graph():
@@ -123,9 +146,12 @@ def test_cpu_bit_identical_across_runs():
 
 def test_invariant_to_relabelling_nodes_and_reordering_edges():
     g = sample()
-    perm, order = torch.randperm(6, generator=torch.Generator().manual_seed(0)), torch.randperm(g.num_edges)
+    perm, order = (
+        torch.randperm(6, generator=torch.Generator().manual_seed(0)),
+        torch.randperm(g.num_edges),
+    )
     new_id = torch.empty_like(perm)
-    new_id[perm] = torch.arange(6)                                      # node perm[k] becomes node k
+    new_id[perm] = torch.arange(6)  # node perm[k] becomes node k
     h_g = Graph(new_id[g.src][order], new_id[g.dst][order], 6)
     el, er, h = randn(6, 2, 1), randn(6, 2, 1, seed=1), randn(6, 2, 3, seed=2)
 
@@ -160,4 +186,6 @@ def test_cuda_matches_cpu():
     gc = g.to("cuda")
     gpu = ops.u_mul_e_sum(gc, h.cuda(), ops.edge_softmax(gc, ops.u_add_v(gc, el.cuda(), er.cuda())))
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-10, atol=1e-10)
-    torch.testing.assert_close(ops.u_mul_e_max(gc, h[:, 0].cuda()).cpu(), ops.u_mul_e_max(g, h[:, 0]))
+    torch.testing.assert_close(
+        ops.u_mul_e_max(gc, h[:, 0].cuda()).cpu(), ops.u_mul_e_max(g, h[:, 0])
+    )

@@ -1,8 +1,10 @@
-"""The fast ops (CSR products, segment reductions, hand-written backward) against plain gather/scatter.
+"""The fast ops (CSR products, segment reductions, hand-written backward)
+against plain gather/scatter.
 
 The references below are the textbook formulas, written with ``index_add``/``scatter_reduce`` and
 autograd's own backward; everything runs in float64 and must agree to 1e-10, gradients included.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -59,13 +61,22 @@ def path(request, monkeypatch):
     runs with segment_reduce, what a GPU takes instead of index_add's atomics)."""
     if request.param == "sparse":
         monkeypatch.setattr(_sparse, "SPARSE_MIN_WORK", 0)
-        monkeypatch.setattr(_sparse, "_column_blocks", lambda x: 3)  # as for graphs larger than the cache
+        monkeypatch.setattr(
+            _sparse, "_column_blocks", lambda x: 3
+        )  # as for graphs larger than the cache
     if request.param == "runs":
         monkeypatch.setattr(_sparse, "_adds_in_order", lambda device: False)
     return request.param
+
+
 # (per-node shape of el/er/h features, per-edge shape of alpha)
-SHAPES = [((4, 1), (4, 3), (4,)), ((4, 1), (4, 3), (4, 1)), ((1,), (5,), ()), ((3,), (3, 2), (3,)),
-          ((2, 1), (2, 8), (2,))]
+SHAPES = [
+    ((4, 1), (4, 3), (4,)),
+    ((4, 1), (4, 3), (4, 1)),
+    ((1,), (5,), ()),
+    ((3,), (3, 2), (3,)),
+    ((2, 1), (2, 8), (2,)),
+]
 
 
 def _inputs(g, el_tail, h_tail, a_tail, seed=1, scale=1.0):
@@ -122,12 +133,16 @@ def test_separate_ops_match_reference(path):
     gen = torch.Generator().manual_seed(3)
     h = torch.randn(g.num_src_nodes, 4, 3, dtype=D, generator=gen, requires_grad=True)
     a = torch.rand(g.num_edges, 4, 1, dtype=D, generator=gen, requires_grad=True)
-    for fast, ref in ((ops.u_mul_e_sum(g, h, a), ref_u_mul_e_sum(g, h, a)),
-                      (ops.edge_softmax(g, a), ref_edge_softmax(g, a))):
+    for fast, ref in (
+        (ops.u_mul_e_sum(g, h, a), ref_u_mul_e_sum(g, h, a)),
+        (ops.edge_softmax(g, a), ref_edge_softmax(g, a)),
+    ):
         torch.testing.assert_close(fast, ref, **TOL)
         w = torch.randn(fast.shape, dtype=D, generator=gen)
-        for gf, gr in zip(torch.autograd.grad((fast * w).sum(), (h, a), allow_unused=True),
-                          torch.autograd.grad((ref * w).sum(), (h, a), allow_unused=True)):
+        for gf, gr in zip(
+            torch.autograd.grad((fast * w).sum(), (h, a), allow_unused=True),
+            torch.autograd.grad((ref * w).sum(), (h, a), allow_unused=True),
+        ):
             if gr is None:
                 assert gf is None or gf.eq(0).all()
             else:
@@ -178,7 +193,10 @@ def test_sums_in_edge_order_on_every_path(monkeypatch):
     """index_add_ (CPU) and sorted runs (GPU) add the same numbers in the same order: the same bits,
     whatever the thread count."""
     gen = torch.Generator().manual_seed(5)
-    g = Graph(torch.randint(0, 3000, (60_000,), generator=gen), torch.randint(0, 3000, (60_000,), generator=gen))
+    g = Graph(
+        torch.randint(0, 3000, (60_000,), generator=gen),
+        torch.randint(0, 3000, (60_000,), generator=gen),
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -7,6 +7,7 @@ just above the prose that quotes it). Math, inline code, link targets, exercises
 notebooks the strict book build executed (the ``built_book`` fixture) where Jupyter Book is
 installed, and executes each chapter with nbclient elsewhere (the modern venv).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,20 +23,22 @@ CHAPTERS = sorted(BOOK.glob("*.ipynb"))
 # a decimal number that is not part of a longer dotted token (a version such as 2.1.0)
 DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.]*\d)")
 NOT_PROSE = [
-    re.compile(r"<details>.*?</details>", re.DOTALL),                # solutions
-    re.compile(r"^(```|~~~).*?^\1", re.DOTALL | re.MULTILINE),       # code, directives
-    re.compile(r"\$\$.*?\$\$", re.DOTALL),                           # display math
+    re.compile(r"<details>.*?</details>", re.DOTALL),  # solutions
+    re.compile(r"^(```|~~~).*?^\1", re.DOTALL | re.MULTILINE),  # code, directives
+    re.compile(r"\$\$.*?\$\$", re.DOTALL),  # display math
     re.compile(r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.DOTALL),
-    re.compile(r"\$[^$]+\$"),                                         # inline math
-    re.compile(r"`[^`]*`"),                                           # code, roles
-    re.compile(r"\]\([^)]*\)"),                                       # link targets
+    re.compile(r"\$[^$]+\$"),  # inline math
+    re.compile(r"`[^`]*`"),  # code, roles
+    re.compile(r"\]\([^)]*\)"),  # link targets
 ]
 HEADING = re.compile(r"^#{1,2} (.*)$", re.MULTILINE)
 
 
 def prose_of(cells: list[dict]) -> str:
-    """The chapter's Markdown prose: every Markdown cell, less its exercises section (from an
-    "Exercises" heading to the next heading of the same level) and the parts in NOT_PROSE."""
+    """The chapter's Markdown prose: every Markdown cell, less its exercises and references sections
+    (from an "Exercises" or "References" heading to the next heading; the reference list is written
+    from references.bib, its years and arXiv numbers are not measurements) and the parts in
+    NOT_PROSE."""
     kept, in_exercises = [], False
     for cell in cells:
         if cell["cell_type"] != "markdown":
@@ -46,7 +49,7 @@ def prose_of(cells: list[dict]) -> str:
         pieces = HEADING.split(text)  # [before, heading, body, heading, body, ...]
         keep = [] if in_exercises else [pieces[0]]
         for title, body in zip(pieces[1::2], pieces[2::2]):
-            in_exercises = title.strip().lower().startswith("exercises")
+            in_exercises = title.strip().lower().startswith(("exercises", "references"))
             if not in_exercises:
                 keep.append(body)
         kept.append("\n".join(keep))
@@ -98,8 +101,9 @@ def executed_cells(path: Path, executed_dir: Path | None) -> list[dict]:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(path, as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     return json.loads(nbformat.writes(nb))["cells"]
 
 
@@ -107,8 +111,10 @@ def executed_cells(path: Path, executed_dir: Path | None) -> list[dict]:
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_prose_numbers_come_from_the_chapter(path, executed_dir):
     missing = unbacked_numbers(executed_cells(path, executed_dir))
-    assert not missing, (f"{path.name}: numbers in the prose that no code cell or output of the "
-                         f"chapter writes: {missing}")
+    assert not missing, (
+        f"{path.name}: numbers in the prose that no code cell or output of the "
+        f"chapter writes: {missing}"
+    )
 
 
 def _markdown(text):
@@ -116,18 +122,27 @@ def _markdown(text):
 
 
 def _code(source, printed):
-    return {"cell_type": "code", "source": [source],
-            "outputs": [{"output_type": "stream", "name": "stdout", "text": [printed]}]}
+    return {
+        "cell_type": "code",
+        "source": [source],
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": [printed]}],
+    }
 
 
 def test_the_check_finds_a_number_the_outputs_lack():
     """The extraction can fail: a changed printed digit, and only prose counts."""
-    cells = [_code("x = measure()", "spread 0.3175\nratio 2.84\n"),
-             _markdown("The spread is 0.3175 and the ratio 2.84 ($e^{0.125}$, `0.5`)."),
-             _markdown("## Exercises\n\nShow that 7.25 is right.\n\n## References\n")]
+    cells = [
+        _code("x = measure()", "spread 0.3175\nratio 2.84\n"),
+        _markdown("The spread is 0.3175 and the ratio 2.84 ($e^{0.125}$, `0.5`)."),
+        _markdown("## Exercises\n\nShow that 7.25 is right.\n\n## References\n"),
+    ]
     assert unbacked_numbers(cells) == []
     cells[0]["outputs"][0]["text"] = ["spread 0.3176\nratio 2.84\n"]
     assert unbacked_numbers(cells) == ["0.3175"]
-    cells.append(_markdown("<details>\n<summary>Solution</summary>\n\n9.5 and 1.25\n\n</details>\n"
-                           "A new claim, 4.75, with DGL 2.1.0."))
+    cells.append(
+        _markdown(
+            "<details>\n<summary>Solution</summary>\n\n9.5 and 1.25\n\n</details>\n"
+            "A new claim, 4.75, with DGL 2.1.0."
+        )
+    )
     assert unbacked_numbers(cells) == ["0.3175", "4.75"]

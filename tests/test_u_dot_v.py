@@ -1,12 +1,13 @@
-"""gnnbook.ops.u_dot_v: a dense reference, its own gradcheck on every code path, DGL's u_dot_v, bad inputs."""
+"""gnnbook.ops.u_dot_v: a dense reference, its own gradcheck on every code path, DGL's
+u_dot_v, bad inputs."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
-from test_ops_fast import GRAPHS, path  # noqa: F401  (path: the fixture running each code path)
-
 from gnnbook import ops
+from test_ops_fast import GRAPHS, path  # noqa: F401  (path: the fixture running each code path)
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 D = torch.float64
@@ -22,7 +23,7 @@ def inputs(g, tail=(3, 4), seed=1):
 
 def dense_u_dot_v(g, k, q):
     """Every (destination, source) pair's dot product, ``Q K^T`` per head, read off at the edges."""
-    scores = torch.einsum("i...f,j...f->ij...", q, k)                   # (N_dst, N_src, *)
+    scores = torch.einsum("i...f,j...f->ij...", q, k)  # (N_dst, N_src, *)
     return scores[g.dst, g.src].unsqueeze(-1)
 
 
@@ -52,7 +53,9 @@ def test_gradient_of_one_side_only():
     _, g = GRAPHS[0]
     k, q = inputs(g)
     (grad_q,) = torch.autograd.grad(ops.u_dot_v(g, k.detach(), q).sum(), q)
-    torch.testing.assert_close(grad_q, torch.autograd.grad(dense_u_dot_v(g, k.detach(), q).sum(), q)[0], **TOL)
+    torch.testing.assert_close(
+        grad_q, torch.autograd.grad(dense_u_dot_v(g, k.detach(), q).sum(), q)[0], **TOL
+    )
 
 
 def test_float32_and_mixed_dtypes():
@@ -60,7 +63,9 @@ def test_float32_and_mixed_dtypes():
     k, q = inputs(g)
     out = ops.u_dot_v(g, k.float(), q.detach())
     assert out.dtype == D
-    torch.testing.assert_close(ops.u_dot_v(g, k.float(), q.float()), out.float(), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        ops.u_dot_v(g, k.float(), q.float()), out.float(), rtol=1e-5, atol=1e-5
+    )
 
 
 @pytest.mark.dgl
@@ -72,8 +77,11 @@ def test_equals_dgl(name, g):
     theirs = dgl.ops.u_dot_v(g.to_dgl(), k, q)
     torch.testing.assert_close(ours, theirs, **TOL)
     w = torch.randn(ours.shape, generator=torch.Generator().manual_seed(3), dtype=D)
-    torch.testing.assert_close(torch.autograd.grad((ours * w).sum(), (k, q)),
-                               torch.autograd.grad((theirs * w).sum(), (k, q)), **TOL)
+    torch.testing.assert_close(
+        torch.autograd.grad((ours * w).sum(), (k, q)),
+        torch.autograd.grad((theirs * w).sum(), (k, q)),
+        **TOL,
+    )
 
 
 @pytest.mark.dgl
@@ -84,12 +92,15 @@ def test_accepts_a_dgl_graph():
     torch.testing.assert_close(ops.u_dot_v(g.to_dgl(), k, q), ops.u_dot_v(g, k, q), **TOL)
 
 
-@pytest.mark.parametrize("k_shape,q_shape,match", [
-    ((29, 3, 4), (30, 3, 4), "k must have one row per source node"),
-    ((30, 3, 4), (31, 3, 4), "q must have one row per destination node"),
-    ((30, 3, 4), (30, 3, 5), "same per-node shape"),
-    ((30,), (30,), "k must have shape"),
-])
+@pytest.mark.parametrize(
+    "k_shape,q_shape,match",
+    [
+        ((29, 3, 4), (30, 3, 4), "k must have one row per source node"),
+        ((30, 3, 4), (31, 3, 4), "q must have one row per destination node"),
+        ((30, 3, 4), (30, 3, 5), "same per-node shape"),
+        ((30,), (30,), "k must have shape"),
+    ],
+)
 def test_bad_shapes_name_the_argument(k_shape, q_shape, match):
     _, g = GRAPHS[0]
     with pytest.raises(ValueError, match=match):

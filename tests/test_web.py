@@ -1,4 +1,6 @@
-"""gnnbook.web: the kernel-free figure's embedded parameters reproduce the real layers' attention."""
+"""gnnbook.web: the kernel-free figure's embedded parameters reproduce the
+real layers' attention."""
+
 from __future__ import annotations
 
 import json
@@ -22,7 +24,9 @@ def _figure(**kw):
 
 
 def _params(html):
-    blob = re.search(r'<script type="application/json" class="gnnbook-params">(.*?)</script>', html, re.S).group(1)
+    blob = re.search(
+        r'<script type="application/json" class="gnnbook-params">(.*?)</script>', html, re.S
+    ).group(1)
     return json.loads(blob)
 
 
@@ -30,18 +34,26 @@ def _leaky(x, slope):
     return x if x > 0 else slope * x
 
 
-# The tests' Python port of attention.js's SCORES, one entry per kind: (L, zs_j, zd_i, s, slope) -> e for one head.
+# The tests' Python port of attention.js's SCORES, one entry per kind: (L, zs_j, zd_i, s, slope) ->
+# e for one head.
 PORT_SCORES = {
-    "gat": lambda L, h, zj, zi, s, slope: _leaky(sum(z * (s * a) for z, a in zip(zj, L["al"][h]))
-                                                 + sum(z * (s * a) for z, a in zip(zi, L["ar"][h])), slope),
-    "gatv2": lambda L, h, zj, zi, s, slope: sum(_leaky(x + y, slope) * (s * a) for x, y, a in zip(zj, zi, L["a"][h])),
-    "dot": lambda L, h, zj, zi, s, slope: s * sum(x * y for x, y in zip(zj, zi)) / math.sqrt(len(zj)),
+    "gat": lambda L, h, zj, zi, s, slope: _leaky(
+        sum(z * (s * a) for z, a in zip(zj, L["al"][h]))
+        + sum(z * (s * a) for z, a in zip(zi, L["ar"][h])),
+        slope,
+    ),
+    "gatv2": lambda L, h, zj, zi, s, slope: sum(
+        _leaky(x + y, slope) * (s * a) for x, y, a in zip(zj, zi, L["a"][h])
+    ),
+    "dot": lambda L, h, zj, zi, s, slope: (
+        s * sum(x * y for x, y in zip(zj, zi)) / math.sqrt(len(zj))
+    ),
 }
 
 
 def _js_port(p, st):
-    """A line-by-line Python port of the browser's attention() (web_assets/attention.js), on the JSON;
-    what each kind has comes from the page's kind_info, as in the JS."""
+    """A line-by-line Python port of the browser's attention() (web_assets/attention.js), on the
+    JSON; what each kind has comes from the page's kind_info, as in the JS."""
     N, H, F, D = p["n"], p["heads"], p["out_feats"], p["in_feats"]
     L, s = p["kinds"][st["kind"]], st["scale"]
     feat = [row[:] for row in p["feat"]]
@@ -51,8 +63,12 @@ def _js_port(p, st):
     if not p["kind_info"][st["kind"]]["vectors"]:  # no vectors: sqrt(s) on the projection
         r, s = math.sqrt(s), 1.0
         scaled = lambda m: None if m is None else [[w * r for w in row] for row in m]  # noqa: E731
-        L = {"Ws": scaled(L["Ws"]), "Wd": scaled(L["Wd"]), "bs": L["bs"] and [b * r for b in L["bs"]],
-             "bd": L["bd"] and [b * r for b in L["bd"]]}
+        L = {
+            "Ws": scaled(L["Ws"]),
+            "Wd": scaled(L["Wd"]),
+            "bs": L["bs"] and [b * r for b in L["bs"]],
+            "bd": L["bd"] and [b * r for b in L["bd"]],
+        }
 
     def project(W, b, h):
         return [(b[r] if b else 0.0) + sum(W[r][c] * h[c] for c in range(D)) for r in range(len(W))]
@@ -60,8 +76,15 @@ def _js_port(p, st):
     zs = [project(L["Ws"], L["bs"], h) for h in feat]
     zd = [project(L["Wd"], L["bd"], h) for h in feat] if L["Wd"] else zs
     score = PORT_SCORES[st["kind"]]
-    e = np.array([[score(L, h, zs[j][h * F:(h + 1) * F], zd[i][h * F:(h + 1) * F], s, st["slope"]) for h in range(H)]
-                  for j, i in zip(p["src"], p["dst"])])
+    e = np.array(
+        [
+            [
+                score(L, h, zs[j][h * F : (h + 1) * F], zd[i][h * F : (h + 1) * F], s, st["slope"])
+                for h in range(H)
+            ]
+            for j, i in zip(p["src"], p["dst"])
+        ]
+    )
     alpha = np.zeros_like(e)
     dst = np.array(p["dst"])
     for v in range(N):
@@ -73,7 +96,7 @@ def _js_port(p, st):
 
 def test_every_kind_has_one_formula_in_the_js_and_in_the_port():
     js = (resources.files("gnnbook") / "web_assets" / "attention.js").read_text()
-    block = js[js.index("var SCORES = {"):js.index("};", js.index("var SCORES = {"))]
+    block = js[js.index("var SCORES = {") : js.index("};", js.index("var SCORES = {"))]
     assert set(re.findall(r"^    (\w+): function", block, re.M)) == set(KINDS) == set(PORT_SCORES)
     for kind in KINDS.values():
         assert kind.page()["vectors"] == list(kind.vectors) and "scale" in kind.page()["controls"]
@@ -107,7 +130,9 @@ def test_initial_state_is_the_layers_own_forward():
     g, layers, feat, fig = _figure(head=1)
     _, att = layers["gat"](g, feat, get_attention=True)
     np.testing.assert_allclose(fig.attention(), att[:, 1, 0].detach().numpy(), rtol=0, atol=1e-12)
-    assert fig.init == Controls(node=0, head=1, kind="gat", slope=0.2, scale=1.0, perturb_node=2, perturb=0.0)
+    assert fig.init == Controls(
+        node=0, head=1, kind="gat", slope=0.2, scale=1.0, perturb_node=2, perturb=0.0
+    )
 
 
 def test_float32_layer_is_embedded_exactly():
@@ -121,7 +146,9 @@ def test_float32_layer_is_embedded_exactly():
         state = {**p["init"], "kind": kind}
         np.testing.assert_allclose(_js_port(p, state), fig.attention(state), rtol=0, atol=1e-12)
     _, att = layer(g, feat, get_attention=True)
-    np.testing.assert_allclose(fig.attention(perturb=0.0), att[:, 0, 0].detach().double().numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        fig.attention(perturb=0.0), att[:, 0, 0].detach().double().numpy(), atol=1e-6
+    )
 
 
 def test_html_is_self_contained_and_figures_do_not_clash():
@@ -152,23 +179,46 @@ def test_controls_validation():
 
 def test_page_json_follows_the_schema():
     jsonschema = pytest.importorskip("jsonschema")
-    for fig in (_figure()[3], _figure(head="mean", kind="dot")[3],
-                web.interactive_attention(graphs.toy_graph(), web.make_layers(5, 3, 1)["gatv2"],
-                                          web.default_features(6, 5), head=None)):
+    for fig in (
+        _figure()[3],
+        _figure(head="mean", kind="dot")[3],
+        web.interactive_attention(
+            graphs.toy_graph(),
+            web.make_layers(5, 3, 1)["gatv2"],
+            web.default_features(6, 5),
+            head=None,
+        ),
+    ):
         p = _params(fig.html)
         jsonschema.validate(p, web.PAGE_SCHEMA)
-        assert p == json.loads(json.dumps(fig.params)) and p["style"] == json.loads(json.dumps(STYLE))
+        assert p == json.loads(json.dumps(fig.params)) and p["style"] == json.loads(
+            json.dumps(STYLE)
+        )
         assert set(p["kind_info"]) == set(p["kinds"])
 
 
-HOSTILE = ["<!--<script>", "</script>", "</SCRIPT ><b>", "a&b", "\u2028\u2029", "'\"><img src=x onerror=alert(1)>"]
+HOSTILE = [
+    "<!--<script>",
+    "</script>",
+    "</SCRIPT ><b>",
+    "a&b",
+    "\u2028\u2029",
+    "'\"><img src=x onerror=alert(1)>",
+]
 
 
 def test_hostile_labels_cannot_leave_the_json_block():
     g = graphs.toy_graph()
-    fig = web.interactive_attention(g, web.make_layers(5, 4, 2), web.default_features(6, 5), node_labels=HOSTILE,
-                                    title="</script><script>alert(1)</script>")
-    blob = re.search(r'<script type="application/json" class="gnnbook-params">(.*?)</script>', fig.html, re.S).group(1)
+    fig = web.interactive_attention(
+        g,
+        web.make_layers(5, 4, 2),
+        web.default_features(6, 5),
+        node_labels=HOSTILE,
+        title="</script><script>alert(1)</script>",
+    )
+    blob = re.search(
+        r'<script type="application/json" class="gnnbook-params">(.*?)</script>', fig.html, re.S
+    ).group(1)
     assert not re.search(r"[<>&\u2028\u2029]", blob), "nothing in the JSON may look like markup"
     assert json.loads(blob)["labels"] == HOSTILE
     assert fig.html.count("<script") == 2 and fig.html.lower().count("</script") == 2
@@ -176,26 +226,31 @@ def test_hostile_labels_cannot_leave_the_json_block():
     assert web.embed_json({"x": "</script>"}) == '{"x":"\\u003c/script\\u003e"}'
 
 
-@pytest.mark.parametrize("change, argument", [
-    (dict(feat=torch.full((6, 5), float("nan"))), "feat"),
-    (dict(feat=torch.full((6, 5), float("inf"))), "feat"),
-    (dict(feat=torch.ones(6, 4)), "feat"),
-    (dict(node=99), "node"),
-    (dict(node=-1), "node"),
-    (dict(head=7), "head"),
-    (dict(head="first"), "head"),
-    (dict(scale=-1.0), "scale"),
-    (dict(scale=float("nan")), "scale"),
-    (dict(slope=float("inf")), "slope"),
-    (dict(perturb=float("nan")), "perturb"),
-    (dict(perturb_node=6), "perturb_node"),
-    (dict(kind="transformer"), "kind"),
-    (dict(vmax=0.0), "vmax"),
-    (dict(node_labels=["a"]), "node_labels"),
-    (dict(pos={0: (0, 0)}), "pos"),
-])
+@pytest.mark.parametrize(
+    "change, argument",
+    [
+        (dict(feat=torch.full((6, 5), float("nan"))), "feat"),
+        (dict(feat=torch.full((6, 5), float("inf"))), "feat"),
+        (dict(feat=torch.ones(6, 4)), "feat"),
+        (dict(node=99), "node"),
+        (dict(node=-1), "node"),
+        (dict(head=7), "head"),
+        (dict(head="first"), "head"),
+        (dict(scale=-1.0), "scale"),
+        (dict(scale=float("nan")), "scale"),
+        (dict(slope=float("inf")), "slope"),
+        (dict(perturb=float("nan")), "perturb"),
+        (dict(perturb_node=6), "perturb_node"),
+        (dict(kind="transformer"), "kind"),
+        (dict(vmax=0.0), "vmax"),
+        (dict(node_labels=["a"]), "node_labels"),
+        (dict(pos={0: (0, 0)}), "pos"),
+    ],
+)
 def test_bad_arguments_are_named(change, argument):
-    args = dict(graph=graphs.toy_graph(), layer=web.make_layers(5, 4, 2), feat=web.default_features(6, 5))
+    args = dict(
+        graph=graphs.toy_graph(), layer=web.make_layers(5, 4, 2), feat=web.default_features(6, 5)
+    )
     args.update(change)
     with pytest.raises(ValueError, match=rf"^{argument}\b"):
         web.interactive_attention(**args)
@@ -215,8 +270,12 @@ def test_choices_that_do_nothing_are_hidden_and_controls_are_labelled():
     feat = web.default_features(6, 5)
     one_head = web.interactive_attention(graphs.toy_graph(), web.make_layers(5, 4, 1)["gat"], feat)
     html = one_head.html
-    assert re.search(r'<div class="ga-ctl" hidden><label for="[^"]+-head">', html), "one head: no head choice"
-    only = web.interactive_attention(graphs.toy_graph(), {"dot": web.make_layers(5, 4, 2)["dot"]}, feat)
+    assert re.search(r'<div class="ga-ctl" hidden><label for="[^"]+-head">', html), (
+        "one head: no head choice"
+    )
+    only = web.interactive_attention(
+        graphs.toy_graph(), {"dot": web.make_layers(5, 4, 2)["dot"]}, feat
+    )
     assert re.search(r'<div class="ga-ctl" hidden><label for="[^"]+-kind">', only.html)
     for name in ("node", "head", "kind", "slope", "scale", "perturb_node", "perturb"):
         assert f'<label for="{one_head.id}-{name}"' in html and f'id="{one_head.id}-{name}"' in html
@@ -231,10 +290,15 @@ def test_mean_is_the_one_head_semantics_of_none():
         web.pick_head(torch.ones(3, 2), 2)
 
 
-# --- the same page in headless Chromium ----------------------------------------------------------------
+# --- the same page in headless Chromium ---------------------------------------------------------
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -252,8 +316,15 @@ def browser():
 
 def _page(browser, body):
     page = browser.new_page()
-    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith("data:") else route.continue_())
-    page.set_content(f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{body}</body></html>')
+    page.route(
+        "**/*",
+        lambda route: (
+            route.abort() if not route.request.url.startswith("data:") else route.continue_()
+        ),
+    )
+    page.set_content(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{body}</body></html>'
+    )
     return page
 
 
@@ -262,9 +333,17 @@ def test_javascript_equals_python_for_every_kind(browser):
     page = _page(browser, fig.html)
     p = fig.params
     for kind in KINDS:
-        for change in ({}, {"scale": 2.35, "slope": 0.77}, {"perturb_node": 3, "perturb": -1.7, "scale": 0.4}):
+        for change in (
+            {},
+            {"scale": 2.35, "slope": 0.77},
+            {"perturb_node": 3, "perturb": -1.7, "scale": 0.4},
+        ):
             state = {**p["init"], "kind": kind, **change}
-            js = np.array(page.evaluate(f"st => document.getElementById('{fig.id}').gnnbookAttention(st)", state))
+            js = np.array(
+                page.evaluate(
+                    f"st => document.getElementById('{fig.id}').gnnbookAttention(st)", state
+                )
+            )
             python = fig.attention(state, all_heads=True)
             np.testing.assert_allclose(js, python, rtol=0, atol=1e-6)
             sums = np.zeros((6, 2))
@@ -276,14 +355,21 @@ def test_javascript_equals_python_for_every_kind(browser):
 def test_hostile_labels_in_two_figures_on_one_page(browser):
     g, layers, feat = graphs.toy_graph(), web.make_layers(5, 4, 2), web.default_features(6, 5)
     a = web.interactive_attention(g, layers, feat, node_labels=HOSTILE, title="<!--<script>")
-    b = web.interactive_attention(g, layers, feat, node_labels=list(reversed(HOSTILE)), title="</script>")
-    page = _page(browser, "<script>window.injected = 0; window.alert = () => { window.injected += 1; };</script>"
-                 f"{a.html}<p id='after-a'>text between</p>{b.html}<p id='after-b'>text after</p>")
+    b = web.interactive_attention(
+        g, layers, feat, node_labels=list(reversed(HOSTILE)), title="</script>"
+    )
+    page = _page(
+        browser,
+        "<script>window.injected = 0; window.alert = () => { window.injected += 1; };</script>"
+        f"{a.html}<p id='after-a'>text between</p>{b.html}<p id='after-b'>text after</p>",
+    )
     for fig in (a, b):
         root = page.locator(f"#{fig.id}")
         assert root.get_attribute("data-ready") == "1", "the figure's script ran"
         assert root.locator(".ga-edge").count() == g.num_edges
-        node_names = root.locator(".ga-node").evaluate_all("gs => gs.map(g => g.getAttribute('aria-label'))")
+        node_names = root.locator(".ga-node").evaluate_all(
+            "gs => gs.map(g => g.getAttribute('aria-label'))"
+        )
         assert node_names == [f"node {label}" for label in fig.params["labels"]]
     assert page.locator("#after-a").inner_text() == "text between"
     assert page.locator("#after-b").inner_text() == "text after"

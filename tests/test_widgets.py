@@ -1,4 +1,5 @@
 """gnnbook.widgets: the explorer's pure state -> attention function, and the widget around it."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,15 @@ def _sums(alpha):
 def test_every_control_changes_alpha_and_alpha_stays_a_softmax():
     base = widgets.explorer_attention(Controls(node=0, head=0, kind="gat"))
     torch.testing.assert_close(_sums(base), torch.ones(6, dtype=torch.float64))
-    for change in [dict(slope=0.9), dict(scale=2.0), dict(perturb_node=3, perturb=1.5), dict(kind="gatv2"),
-                   dict(kind="dot"), dict(head=1), dict(head="mean")]:
+    for change in [
+        dict(slope=0.9),
+        dict(scale=2.0),
+        dict(perturb_node=3, perturb=1.5),
+        dict(kind="gatv2"),
+        dict(kind="dot"),
+        dict(head=1),
+        dict(head="mean"),
+    ]:
         alpha = widgets.explorer_attention(Controls(node=0, head=0, kind="gat"), **change)
         assert not torch.allclose(alpha, base), f"{change} should change α"
         torch.testing.assert_close(_sums(alpha), torch.ones(6, dtype=torch.float64))
@@ -42,9 +50,10 @@ def test_zero_scale_is_uniform_attention(kind):
 
 
 def test_destination_term_cancels_when_the_score_is_linear():
-    """With slope 1 the LeakyReLU is the identity: GAT's (and GATv2's) score is a sum of a source and a
-    destination term, the destination's term cancels in the softmax, so moving node 0's features leaves
-    α into node 0 unchanged. With slope 0.2 GATv2's nonlinearity sits between them and α moves."""
+    """With slope 1 the LeakyReLU is the identity: GAT's (and GATv2's) score is a sum of a source
+    and a destination term, the destination's term cancels in the softmax, so moving node 0's
+    features leaves α into node 0 unchanged. With slope 0.2 GATv2's nonlinearity sits between them
+    and α moves."""
     into0 = G.dst == 0
     for kind, slope, same in [("gat", 1.0, True), ("gatv2", 1.0, True), ("gatv2", 0.2, False)]:
         a = widgets.explorer_attention(kind=kind, slope=slope, head=0)
@@ -60,11 +69,20 @@ def test_widget_controls_recompute(capsys):
     first_png = box.children[4].value
     assert first_png[:4] == b"\x89PNG"
     previous = box.alpha.copy()
-    for name, value in [("slope", 0.7), ("scale", 2.5), ("perturb", -2.0), ("kind", "gatv2"), ("kind", "dot"),
-                        ("head", 1), ("head", "mean")]:
+    for name, value in [
+        ("slope", 0.7),
+        ("scale", 2.5),
+        ("perturb", -2.0),
+        ("kind", "gatv2"),
+        ("kind", "dot"),
+        ("head", 1),
+        ("head", "mean"),
+    ]:
         c[name].value = value
         assert not np.allclose(box.alpha, previous), f"moving {name} must change α"
-        np.testing.assert_allclose(box.alpha, widgets.explorer_attention(box.state()).numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            box.alpha, widgets.explorer_attention(box.state()).numpy(), rtol=0, atol=1e-12
+        )
         previous = box.alpha.copy()
     c["node"].value = 1
     assert list(c["perturb_node"].options) == [2, 5], "perturb offers the new node's neighbours"
@@ -81,9 +99,15 @@ def test_explorer_carries_the_kernel_free_figure_for_static_pages():
     bundle = box._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert "application/vnd.jupyter.widget-view+json" in data, "in Jupyter the widget view stays"
-    assert 'class="gnnbook-attention"' in data["text/html"], "a page without a kernel gets the browser figure"
-    params = json.loads(re.search(r'class="gnnbook-params">(.*?)</script>', data["text/html"], re.S).group(1))
-    np.testing.assert_allclose(web.attention_from_params(params, params["init"]), box.alpha, rtol=0, atol=1e-12)
+    assert 'class="gnnbook-attention"' in data["text/html"], (
+        "a page without a kernel gets the browser figure"
+    )
+    params = json.loads(
+        re.search(r'class="gnnbook-params">(.*?)</script>', data["text/html"], re.S).group(1)
+    )
+    np.testing.assert_allclose(
+        web.attention_from_params(params, params["init"]), box.alpha, rtol=0, atol=1e-12
+    )
 
 
 def test_one_head_hides_the_head_choice():

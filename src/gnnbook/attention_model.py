@@ -1,4 +1,5 @@
-r"""The attention model behind every attention view: controls, attention kinds, heads, drawing style.
+r"""The attention model behind every attention view: controls, attention kinds,
+heads, drawing style.
 
 Three views show attention: the matplotlib drawings of :mod:`gnnbook.draw`, the kernel-free browser
 figure of :mod:`gnnbook.web` and the ipywidgets explorer of :mod:`gnnbook.widgets`. What they share
@@ -6,8 +7,8 @@ lives here, once:
 
 * :class:`Controls`, one state of the figures' controls, and :func:`attention_for_controls`, the
   state-to-:math:`\alpha` step, run by the real ``gnnbook.nn`` layer in float64;
-* :data:`KINDS`, the table of attention kinds: which parameters each has, which controls act on it, how
-  to build, derive and rebuild its layer, and what the browser page needs from it;
+* :data:`KINDS`, the table of attention kinds: which parameters each has, which controls act on it,
+  how to build, derive and rebuild its layer, and what the browser page needs from it;
 * :func:`pick_head` (one head, or the mean over heads for ``None``/``"mean"``) and
   :func:`in_neighbours`;
 * :data:`STYLE`, the drawing constants (colour map, fades, arc bend, label cap, size classes, size
@@ -15,19 +16,21 @@ lives here, once:
 
 The controls, for an edge :math:`j \to i` and :math:`z = W h (+ b)` per head:
 
-* ``kind``: ``"gat"`` (:math:`e_{ij} = \mathrm{LeakyReLU}(a_l^\top z_j + a_r^\top z_i)`), ``"gatv2"``
-  (:math:`e_{ij} = a^\top \mathrm{LeakyReLU}(z_j + z_i)`) or ``"dot"``
+* ``kind``: ``"gat"`` (:math:`e_{ij} = \mathrm{LeakyReLU}(a_l^\top z_j + a_r^\top z_i)`),
+  ``"gatv2"`` (:math:`e_{ij} = a^\top \mathrm{LeakyReLU}(z_j + z_i)`) or ``"dot"``
   (:math:`e_{ij} = z_j^\top z_i / \sqrt{F}`);
 * ``slope``: the LeakyReLU's negative slope (kinds that have one);
-* ``scale`` :math:`s \ge 0`: an inverse temperature, :math:`\alpha_{ij} = \operatorname{softmax}_j(s\,e_{ij})`
-  (it multiplies the attention vectors, or the dot product's logits);
-* ``perturb_node``, ``perturb``: :math:`h_p \leftarrow h_p + \text{perturb}\cdot d`, with :math:`d` a
-  fixed seeded direction (:func:`perturbation_direction`);
+* ``scale`` :math:`s \ge 0`: an inverse temperature,
+  :math:`\alpha_{ij} = \operatorname{softmax}_j(s\,e_{ij})` (it multiplies the attention vectors, or
+  the dot product's logits);
+* ``perturb_node``, ``perturb``: :math:`h_p \leftarrow h_p + \text{perturb}\cdot d`, with :math:`d`
+  a fixed seeded direction (:func:`perturbation_direction`);
 * ``node`` and ``head`` choose what is shown.
 
 Adding an attention kind: one :class:`AttentionKind` entry in :data:`KINDS` plus its score formula
 in ``web_assets/attention.js`` (``SCORES``); the tests fail until both exist.
 """
+
 from __future__ import annotations
 
 import copy
@@ -72,24 +75,49 @@ RANGES = {"slope": (0.0, 1.0, 0.01), "scale": (0.0, 3.0, 0.05), "perturb": (-3.0
 #: ``size_classes``: per graph size (up to ``max_nodes``; ``None``: any), matplotlib's node marker
 #: area (pt²) and font size, and the browser's node radius, self-loop radius and font size (SVG px).
 STYLE = {
-    "cmap": "viridis_r",          # reversed viridis, starting at cmap_start so a tiny α stays visible
+    "cmap": "viridis_r",  # reversed viridis, starting at cmap_start so a tiny α stays visible
     "cmap_start": 0.12,
-    "width_range": [0.8, 7.0],    # edge width (pt / SVG px) at α = 0 and α = vmax
-    "faded_width": 0.8,           # edges not into the focused node: thin and light grey
+    "width_range": [0.8, 7.0],  # edge width (pt / SVG px) at α = 0 and α = vmax
+    "faded_width": 0.8,  # edges not into the focused node: thin and light grey
     "faded_colour": "#c9ccd1",
     "faded_colour_dark": "#5b6068",
-    "arc_rad": 0.16,              # matplotlib's arc3 bend; the browser bends its arcs the same way
-    # where an α label may sit along its arc (0: source, 1: destination), tried in turn: near the source
-    # first, where the edges into one node are still apart
+    "arc_rad": 0.16,  # matplotlib's arc3 bend; the browser bends its arcs the same way
+    # where an α label may sit along its arc (0: source, 1: destination), tried in turn: near the
+    # source first, where the edges into one node are still apart
     "label_at": (0.3, 0.4, 0.22, 0.5, 0.6, 0.15, 0.7),
-    "label_cap": 8,               # at most this many α labels (the largest)
-    "label_nodes_max": 60,        # node labels on graphs up to this size
-    "node": "#e8ecf1", "node_edge": "#444444", "neighbour": "#fde2c4",
-    "focus": "#f28e2b", "focus_edge": "#7a3a00", "perturbed": "#c0392b",
+    "label_cap": 8,  # at most this many α labels (the largest)
+    "label_nodes_max": 60,  # node labels on graphs up to this size
+    "node": "#e8ecf1",
+    "node_edge": "#444444",
+    "neighbour": "#fde2c4",
+    "focus": "#f28e2b",
+    "focus_edge": "#7a3a00",
+    "perturbed": "#c0392b",
     "size_classes": [
-        {"max_nodes": 12, "node_size": 700.0, "font": 11, "svg_radius": 17, "svg_loop": 12, "svg_font": 12},
-        {"max_nodes": 40, "node_size": 380.0, "font": 8, "svg_radius": 11, "svg_loop": 7, "svg_font": 10},
-        {"max_nodes": None, "node_size": 90.0, "font": 7, "svg_radius": 5, "svg_loop": 4, "svg_font": 8},
+        {
+            "max_nodes": 12,
+            "node_size": 700.0,
+            "font": 11,
+            "svg_radius": 17,
+            "svg_loop": 12,
+            "svg_font": 12,
+        },
+        {
+            "max_nodes": 40,
+            "node_size": 380.0,
+            "font": 8,
+            "svg_radius": 11,
+            "svg_loop": 7,
+            "svg_font": 10,
+        },
+        {
+            "max_nodes": None,
+            "node_size": 90.0,
+            "font": 7,
+            "svg_radius": 5,
+            "svg_loop": 4,
+            "svg_font": 8,
+        },
     ],
     # Refuse beyond these: a drawing of more nodes is unreadable and slow, a dense heatmap huge.
     "max_draw_nodes": 500,
@@ -100,7 +128,9 @@ STYLE = {
 
 def size_class(num_nodes: int) -> dict:
     """The :data:`STYLE` size class of a graph of ``num_nodes`` nodes."""
-    return next(c for c in STYLE["size_classes"] if c["max_nodes"] is None or num_nodes <= c["max_nodes"])
+    return next(
+        c for c in STYLE["size_classes"] if c["max_nodes"] is None or num_nodes <= c["max_nodes"]
+    )
 
 
 # --- the attention kinds --------------------------------------------------------------------------
@@ -109,11 +139,11 @@ class AttentionKind:
     r"""One attention kind of the figures.
 
     ``vectors`` maps the page's JSON name of each attention vector to the layer's attribute (shape
-    ``(1, H, F)``); ``controls``: the controls beyond ``scale`` that act on it; ``build(gnn, in_feats,
-    out_feats, num_heads, slope, shared, bias)`` makes an empty ``gnnbook.nn`` layer of this kind
-    (``shared``: one projection for both ends). ``scale`` multiplies the vectors, or, for a kind
-    without vectors, the projection by :math:`\sqrt{s}` (so the bilinear logits are multiplied by
-    :math:`s`)."""
+    ``(1, H, F)``); ``controls``: the controls beyond ``scale`` that act on it;
+    ``build(gnn, in_feats, out_feats, num_heads, slope, shared, bias)`` makes an empty
+    ``gnnbook.nn`` layer of this kind (``shared``: one projection for both ends). ``scale``
+    multiplies the vectors, or, for a kind without vectors, the projection by :math:`\sqrt{s}` (so
+    the bilinear logits are multiplied by :math:`s`)."""
 
     key: str
     label: str
@@ -125,23 +155,43 @@ class AttentionKind:
 
     def page(self) -> dict:
         """What the browser needs to know about the kind beyond its weights."""
-        return {"label": self.label, "vectors": list(self.vectors), "controls": ["scale", *self.controls]}
+        return {
+            "label": self.label,
+            "vectors": list(self.vectors),
+            "controls": ["scale", *self.controls],
+        }
 
 
 KINDS = {
     "gat": AttentionKind(
-        "gat", "GAT", ("GATConv",), {"al": "attn_l", "ar": "attn_r"}, ("slope",),
+        "gat",
+        "GAT",
+        ("GATConv",),
+        {"al": "attn_l", "ar": "attn_r"},
+        ("slope",),
         r"e_{ij} = \mathrm{LeakyReLU}(a_l^\top z_j + a_r^\top z_i)",
-        lambda gnn, i, f, h, slope, shared, bias: gnn.GATConv(i, f, h, negative_slope=slope)),
+        lambda gnn, i, f, h, slope, shared, bias: gnn.GATConv(i, f, h, negative_slope=slope),
+    ),
     "gatv2": AttentionKind(
-        "gatv2", "GATv2", ("GATv2Conv",), {"a": "attn"}, ("slope",),
+        "gatv2",
+        "GATv2",
+        ("GATv2Conv",),
+        {"a": "attn"},
+        ("slope",),
         r"e_{ij} = a^\top \mathrm{LeakyReLU}(z_j + z_i)",
-        lambda gnn, i, f, h, slope, shared, bias: gnn.GATv2Conv(i, f, h, negative_slope=slope,
-                                                                share_weights=shared, bias=bias)),
+        lambda gnn, i, f, h, slope, shared, bias: gnn.GATv2Conv(
+            i, f, h, negative_slope=slope, share_weights=shared, bias=bias
+        ),
+    ),
     "dot": AttentionKind(
-        "dot", "dot product", ("DotGATConv", "DotGatConv"), {}, (),
+        "dot",
+        "dot product",
+        ("DotGATConv", "DotGatConv"),
+        {},
+        (),
         r"e_{ij} = z_j^\top z_i / \sqrt{F}",
-        lambda gnn, i, f, h, slope, shared, bias: gnn.DotGATConv(i, f, h)),
+        lambda gnn, i, f, h, slope, shared, bias: gnn.DotGATConv(i, f, h),
+    ),
 }
 
 
@@ -194,10 +244,11 @@ def slope_of(layer) -> float:
     return 0.2
 
 
-# --- the control state and what it does to a layer -------------------------------------------------
+# --- the control state and what it does to a layer ----------------------------------------------
 @dataclasses.dataclass
 class Controls:
-    """One state of the figures' controls (the browser figure and the explorer use the same fields)."""
+    """One state of the figures' controls (the browser figure and the explorer
+    use the same fields)."""
 
     node: int = 0
     head: int | str | None = 0
@@ -209,7 +260,8 @@ class Controls:
 
     @classmethod
     def of(cls, state=None, **changes) -> Controls:
-        """A :class:`Controls` from another one, a dict (e.g. the browser's ``data-state``) or nothing."""
+        """A :class:`Controls` from another one, a dict (e.g. the browser's
+        ``data-state``) or nothing."""
         if state is None:
             base = cls()
         elif isinstance(state, Controls):
@@ -229,9 +281,9 @@ def _finite(name: str, value) -> float:
 
 def controlled_layer(layer, controls: Controls) -> torch.nn.Module:
     r"""A float64, eval-mode copy of ``layer`` with the controls applied: the LeakyReLU slope set to
-    ``controls.slope``; the attention vectors multiplied by ``controls.scale`` (a kind without vectors:
-    the projection by :math:`\sqrt{\text{scale}}`, so the logits :math:`z_j^\top z_i` are multiplied by
-    the scale). ``layer`` itself is not touched."""
+    ``controls.slope``; the attention vectors multiplied by ``controls.scale`` (a kind without
+    vectors: the projection by :math:`\sqrt{\text{scale}}`, so the logits :math:`z_j^\top z_i` are
+    multiplied by the scale). ``layer`` itself is not touched."""
     kind = KINDS[layer_kind(layer)]
     scale = _finite("scale", controls.scale)
     if scale < 0:
@@ -263,7 +315,8 @@ def perturbation_direction(feat: torch.Tensor, seed: int = 0) -> torch.Tensor:
 
 
 def in_neighbours(graph, node: int) -> list:
-    """The distinct in-neighbours :math:`j` of ``node`` (edges :math:`j \\to` node), in edge order."""
+    """The distinct in-neighbours :math:`j` of ``node`` (edges :math:`j \\to`
+    node), in edge order."""
     graph = as_graph(graph)
     return list(dict.fromkeys(graph.src[graph.dst == int(node)].tolist()))
 
@@ -281,7 +334,10 @@ def pick_head(alpha, head):
         raise ValueError(f"head must be an int, None or 'mean', got {head!r}") from None
     num_heads = alpha.shape[1]
     if isinstance(head, bool) or not 0 <= index < num_heads:
-        raise ValueError(f"head must be in 0..{num_heads - 1} (the attention has {num_heads} head(s)), got {head!r}")
+        raise ValueError(
+            f"head must be in 0..{num_heads - 1} (the attention has {num_heads} head(s)), got "
+            f"{head!r}"
+        )
     return alpha[:, index]
 
 
@@ -290,7 +346,9 @@ def _graph_for(layer, graph: Graph):
     return graph.to_dgl() if type(layer).__module__.startswith("dgl") else graph
 
 
-def attention_for_controls(graph, layers, feat, controls=None, direction=None, **changes) -> torch.Tensor:
+def attention_for_controls(
+    graph, layers, feat, controls=None, direction=None, **changes
+) -> torch.Tensor:
     r"""Attention of every edge and head, ``(E, H)`` float64, for one control state, computed by the
     real layer (:func:`controlled_layer`, then ``forward(graph, feat, get_attention=True)``) on the
     features with node ``perturb_node`` moved by ``perturb`` along ``direction`` (default
@@ -303,16 +361,24 @@ def attention_for_controls(graph, layers, feat, controls=None, direction=None, *
     controls = Controls.of(controls, **changes)
     if isinstance(layers, Mapping):
         if controls.kind not in layers:
-            raise ValueError(f"kind must be one of the layers given, {sorted(layers)}; got {controls.kind!r}")
+            raise ValueError(
+                f"kind must be one of the layers given, {sorted(layers)}; got {controls.kind!r}"
+            )
         layer = layers[controls.kind]
     else:
         layer = layers
         controls = dataclasses.replace(controls, kind=layer_kind(layer))
     feat = torch.as_tensor(feat).detach().to("cpu", torch.float64).clone()
     if controls.perturb_node is not None and controls.perturb != 0:
-        d = perturbation_direction(feat) if direction is None else torch.as_tensor(direction, dtype=torch.float64)
+        d = (
+            perturbation_direction(feat)
+            if direction is None
+            else torch.as_tensor(direction, dtype=torch.float64)
+        )
         if not 0 <= int(controls.perturb_node) < feat.shape[0]:
-            raise ValueError(f"perturb_node must be a node (0..{feat.shape[0] - 1}), got {controls.perturb_node}")
+            raise ValueError(
+                f"perturb_node must be a node (0..{feat.shape[0] - 1}), got {controls.perturb_node}"
+            )
         feat[int(controls.perturb_node)] += _finite("perturb", controls.perturb) * d
     twin = controlled_layer(layer, controls)
     with torch.no_grad():
@@ -321,7 +387,7 @@ def attention_for_controls(graph, layers, feat, controls=None, direction=None, *
     return att.reshape(att.shape[0], -1)
 
 
-# --- layers for figures ------------------------------------------------------------------------------
+# --- layers for figures -------------------------------------------------------------------------
 def _nn():
     from . import nn as gnn  # imported when needed: the views work with given layers without it
 
@@ -330,7 +396,8 @@ def _nn():
 
 def _fill(layer, weight, bias, vector) -> torch.nn.Module:
     """Copy one projection ``weight``/``bias`` (None: zero) into every projection of ``layer`` and
-    ``vector`` ``(1, H, F)`` into every attention vector; zero the output bias. Returns the layer."""
+    ``vector`` ``(1, H, F)`` into every attention vector; zero the output
+    bias. Returns the layer."""
     with torch.no_grad():
         for lin in _projections(layer):
             lin.weight.copy_(weight)
@@ -344,10 +411,11 @@ def _fill(layer, weight, bias, vector) -> torch.nn.Module:
 
 
 def derive_layers(layer) -> dict:
-    """``{kind: layer}`` for every kind of :data:`KINDS`, from one layer: the others share its projection
-    :math:`W` (no projection bias) and take its first attention vector as each of theirs (GAT's
-    :math:`a_l` becomes GATv2's :math:`a`; GATv2's :math:`a` becomes GAT's :math:`a_l = a_r`); from a
-    kind without vectors they get a seeded draw. Everything is float64."""
+    """``{kind: layer}`` for every kind of :data:`KINDS`, from one layer: the others share its
+    projection :math:`W` (no projection bias) and take its first attention vector as each of theirs
+    (GAT's :math:`a_l` becomes GATv2's :math:`a`; GATv2's :math:`a` becomes GAT's
+    :math:`a_l = a_r`); from a kind without vectors they get a seeded draw.
+    Everything is float64."""
     own = layer_kind(layer)
     out = {own: copy.deepcopy(layer).to(torch.float64)}
     src, _ = _linears(layer)
@@ -358,28 +426,47 @@ def derive_layers(layer) -> dict:
         vector = getattr(layer, names[0]).detach().to(torch.float64)
     else:
         gen = torch.Generator().manual_seed(0)
-        vector = torch.randn(1, num_heads, out_feats, generator=gen, dtype=torch.float64) * (1.5 / math.sqrt(out_feats))
+        vector = torch.randn(1, num_heads, out_feats, generator=gen, dtype=torch.float64) * (
+            1.5 / math.sqrt(out_feats)
+        )
     gnn, slope = _nn(), slope_of(layer)
     for key, kind in KINDS.items():
         if key not in out:
-            new = kind.build(gnn, weight.shape[1], out_feats, num_heads, slope, True, False).to(torch.float64)
+            new = kind.build(gnn, weight.shape[1], out_feats, num_heads, slope, True, False).to(
+                torch.float64
+            )
             out[key] = _fill(new, weight, None, vector)
     return {k: out[k] for k in KINDS}
 
 
-def make_layers(in_feats: int, out_feats: int = 4, num_heads: int = 2, *, seed: int = 0,
-                negative_slope: float = 0.2) -> dict:
-    r"""``{kind: layer}`` of ``gnnbook.nn`` layers (float64) with weights drawn from ``seed`` only (the
-    global RNG is untouched): :math:`W \sim \mathcal{N}(0, 1/\text{in\_feats})` shared by all kinds,
-    :math:`a_l, a_r \sim \mathcal{N}(0, 2.25/\text{out\_feats})`, biases zero; the other kinds follow
-    :func:`derive_layers`. The explorer's layers when it is given none (the tests use them too)."""
+def make_layers(
+    in_feats: int,
+    out_feats: int = 4,
+    num_heads: int = 2,
+    *,
+    seed: int = 0,
+    negative_slope: float = 0.2,
+) -> dict:
+    r"""``{kind: layer}`` of ``gnnbook.nn`` layers (float64) with weights drawn from ``seed`` only
+    (the global RNG is untouched): :math:`W \sim \mathcal{N}(0, 1/\text{in\_feats})` shared by all
+    kinds, :math:`a_l, a_r \sim \mathcal{N}(0, 2.25/\text{out\_feats})`, biases zero; the other
+    kinds follow :func:`derive_layers`. The explorer's layers when it is given none (the tests use
+    them too)."""
     gnn = _nn()
     gen = torch.Generator().manual_seed(int(seed))
-    gat = gnn.GATConv(in_feats, out_feats, num_heads, negative_slope=negative_slope).to(torch.float64)
+    gat = gnn.GATConv(in_feats, out_feats, num_heads, negative_slope=negative_slope).to(
+        torch.float64
+    )
     with torch.no_grad():
-        gat.fc.weight.copy_(torch.randn(gat.fc.weight.shape, generator=gen, dtype=torch.float64) / math.sqrt(in_feats))
+        gat.fc.weight.copy_(
+            torch.randn(gat.fc.weight.shape, generator=gen, dtype=torch.float64)
+            / math.sqrt(in_feats)
+        )
         for p in (gat.attn_l, gat.attn_r):
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) * (1.5 / math.sqrt(out_feats)))
+            p.copy_(
+                torch.randn(p.shape, generator=gen, dtype=torch.float64)
+                * (1.5 / math.sqrt(out_feats))
+            )
         gat.bias.zero_()
     return derive_layers(gat)
 
@@ -390,7 +477,7 @@ def default_features(num_nodes: int, in_feats: int = 5, *, seed: int = 0) -> tor
     return torch.randn(num_nodes, in_feats, generator=gen, dtype=torch.float64)
 
 
-# --- label placement -------------------------------------------------------------------------------
+# --- label placement ----------------------------------------------------------------------------
 def _label_box(spot, text: str, font: float):
     """A label's box ``(x0, y0, x1, y1)`` around ``spot``: about 0.62 font sizes per character."""
     half_w, half_h = 0.31 * font * len(text) + 0.45 * font, 0.85 * font
@@ -399,13 +486,16 @@ def _label_box(spot, text: str, font: float):
 
 def place_labels(spots, texts, font: float, discs, radius: float) -> list:
     """For each label (in order), the first of its candidate ``spots`` whose box meets no node disc
-    (centres ``discs``, ``radius``) and no label placed before it, or ``None`` (the label is left out)
-    when every spot meets something. All lengths in one unit (``font``: the font size).
+    (centres ``discs``, ``radius``) and no label placed before it, or ``None`` (the label is left
+    out) when every spot meets something. All lengths in one unit (``font``: the font size).
     ``attention.js`` (``placeLabels``) does the same in SVG pixels."""
     placed, chosen = [], []
     for candidates, text in zip(spots, texts):
+
         def hits(box):
-            n = sum(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in placed)
+            n = sum(
+                box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in placed
+            )
             for cx, cy in discs:
                 qx, qy = min(max(cx, box[0]), box[2]), min(max(cy, box[1]), box[3])
                 n += math.hypot(cx - qx, cy - qy) < radius
@@ -419,7 +509,7 @@ def place_labels(spots, texts, font: float, discs, radius: float) -> list:
     return chosen
 
 
-# --- the page's parameters of a layer, and back --------------------------------------------------------
+# --- the page's parameters of a layer, and back -------------------------------------------------
 def _floats(t) -> list:
     return torch.as_tensor(t).detach().to("cpu", torch.float64).tolist()
 
@@ -432,7 +522,8 @@ def page_params_of(layer) -> dict:
     src, dst = _linears(layer)
     heads, feats = heads_and_feats(layer)
     params = {
-        "Ws": _floats(src.weight), "bs": None if src.bias is None else _floats(src.bias),
+        "Ws": _floats(src.weight),
+        "bs": None if src.bias is None else _floats(src.bias),
         "Wd": None if dst is None else _floats(dst.weight),
         "bd": None if dst is None or dst.bias is None else _floats(dst.bias),
         "slope": slope_of(layer),
@@ -452,7 +543,9 @@ def layers_from_params(params: dict) -> dict:
     for key, p in params["kinds"].items():
         kind = KINDS[key]
         shared = p["Wd"] is None
-        ins = in_feats if shared else (in_feats, in_feats)  # two projections: a pair of input widths
+        ins = (
+            in_feats if shared else (in_feats, in_feats)
+        )  # two projections: a pair of input widths
         layer = kind.build(gnn, ins, feats, heads, p["slope"], shared, p["bs"] is not None)
         layer = layer.to(torch.float64)
         src, dst = _linears(layer)
@@ -461,7 +554,10 @@ def layers_from_params(params: dict) -> dict:
             for lin, w, b in pairs:
                 lin.weight.copy_(t(w))
                 if (b is None) != (lin.bias is None):
-                    raise ValueError(f"params: {key}'s projection bias does not match a gnnbook.nn {kind.classes[0]}")
+                    raise ValueError(
+                        f"params: {key}'s projection bias does not match a gnnbook.nn "
+                        f"{kind.classes[0]}"
+                    )
                 if b is not None:
                     lin.bias.copy_(t(b))
             for name, attr in kind.vectors.items():

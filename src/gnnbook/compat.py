@@ -344,26 +344,45 @@ def _gatv2_from_pyg(module):
     return layer
 
 
-# --- TransformerConv: the same parameter names on both sides ---------------------------------------
+# --- TransformerConv: the same parameter names on both sides ------------------------------------
 def _transformer_to_pyg(layer, concat):
     from torch_geometric.nn import TransformerConv
 
-    _refuse(concat != layer.concat, f"TransformerConv merges its heads itself (concat={layer.concat}, which sets "
-                                    f"lin_skip's width): call to_pyg(layer, concat={layer.concat})")
+    _refuse(
+        concat != layer.concat,
+        f"TransformerConv merges its heads itself (concat={layer.concat}, which sets "
+        f"lin_skip's width): call to_pyg(layer, concat={layer.concat})",
+    )
     same = layer._in_src_feats == layer._in_dst_feats
-    module = TransformerConv(layer._in_src_feats if same else (layer._in_src_feats, layer._in_dst_feats),
-                             layer._out_feats, heads=layer._num_heads, concat=layer.concat, beta=layer.beta,
-                             dropout=layer.attn_drop.p, edge_dim=layer._edge_feats,
-                             bias=layer.lin_key.bias is not None, root_weight=layer.root_weight)
+    module = TransformerConv(
+        layer._in_src_feats if same else (layer._in_src_feats, layer._in_dst_feats),
+        layer._out_feats,
+        heads=layer._num_heads,
+        concat=layer.concat,
+        beta=layer.beta,
+        dropout=layer.attn_drop.p,
+        edge_dim=layer._edge_feats,
+        bias=layer.lin_key.bias is not None,
+        root_weight=layer.root_weight,
+    )
     module = _like(module, layer)
     _load_named(module, layer.state_dict())
     return module
 
 
 def _transformer_from_pyg(module):
-    layer = gnn.TransformerConv(module.in_channels, module.out_channels, module.heads, concat=module.concat,
-                                beta=module.beta, edge_feats=module.edge_dim, bias=module.lin_key.bias is not None,
-                                root_weight=module.root_weight, attn_drop=module.dropout, allow_zero_in_degree=True)
+    layer = gnn.TransformerConv(
+        module.in_channels,
+        module.out_channels,
+        module.heads,
+        concat=module.concat,
+        beta=module.beta,
+        edge_feats=module.edge_dim,
+        bias=module.lin_key.bias is not None,
+        root_weight=module.root_weight,
+        attn_drop=module.dropout,
+        allow_zero_in_degree=True,
+    )
     layer = _like(layer, module)
     state = module.state_dict()
     if not module.root_weight:  # PyG builds lin_skip even when it never uses it
@@ -375,13 +394,19 @@ def _transformer_from_pyg(module):
 def _load_named(target, state) -> None:
     """Load ``state`` into ``target`` by name; only PyG's unused ``lin_skip`` may stay unfilled."""
     missing, unexpected = target.load_state_dict(state, strict=False)
-    _refuse(bool(unexpected) or any(not k.startswith("lin_skip.") for k in missing),
-            f"parameters do not correspond: missing {missing}, unexpected {unexpected}")
+    _refuse(
+        bool(unexpected) or any(not k.startswith("lin_skip.") for k in missing),
+        f"parameters do not correspond: missing {missing}, unexpected {unexpected}",
+    )
 
 
-# --- GPS: the local layer through its own conversion, the rest by name ------------------------------
+# --- GPS: the local layer through its own conversion, the rest by name --------------------------
 def _gps_norm_to_pyg(kind):
-    return {"batch_norm": ("batch_norm", None), "layer_norm": ("layer_norm", {"mode": "node"}), None: (None, None)}[kind]
+    return {
+        "batch_norm": ("batch_norm", None),
+        "layer_norm": ("layer_norm", {"mode": "node"}),
+        None: (None, None),
+    }[kind]
 
 
 def _gps_norm_from_pyg(norm):
@@ -390,8 +415,11 @@ def _gps_norm_from_pyg(norm):
         return None
     if kind == "BatchNorm" and not norm.allow_single_element:
         return "batch_norm"
-    _refuse(kind != "LayerNorm" or norm.mode != "node",
-            f"GPSLayer's norms are BatchNorm, per-node LayerNorm or none; PyG's {norm!r} is none of them")
+    _refuse(
+        kind != "LayerNorm" or norm.mode != "node",
+        f"GPSLayer's norms are BatchNorm, per-node LayerNorm or none; PyG's {norm!r} is none of "
+        "them",
+    )
     return "layer_norm"
 
 
@@ -403,7 +431,9 @@ def _gps_copy(source, target) -> None:
     for name in ("norm1", "norm2", "norm3"):
         ours, theirs = getattr(source, name), getattr(target, name)
         if ours is not None:
-            getattr(theirs, "module", theirs).load_state_dict(getattr(ours, "module", ours).state_dict())
+            getattr(theirs, "module", theirs).load_state_dict(
+                getattr(ours, "module", ours).state_dict()
+            )
 
 
 def _gps_to_pyg(layer, concat):
@@ -411,11 +441,22 @@ def _gps_to_pyg(layer, concat):
 
     from torch_geometric.nn import GPSConv
 
-    conv = None if layer.conv is None else to_pyg(layer.conv, concat=getattr(layer.conv, "concat", True))
+    conv = (
+        None
+        if layer.conv is None
+        else to_pyg(layer.conv, concat=getattr(layer.conv, "concat", True))
+    )
     norm, norm_kwargs = _gps_norm_to_pyg(layer.norm_type)
-    module = GPSConv(layer.channels, conv, heads=layer.attn.num_heads, dropout=layer.dropout.p,
-                     act=copy.deepcopy(layer.mlp[1]), norm=norm, norm_kwargs=norm_kwargs,
-                     attn_kwargs={"dropout": layer.attn.dropout})
+    module = GPSConv(
+        layer.channels,
+        conv,
+        heads=layer.attn.num_heads,
+        dropout=layer.dropout.p,
+        act=copy.deepcopy(layer.mlp[1]),
+        norm=norm,
+        norm_kwargs=norm_kwargs,
+        attn_kwargs={"dropout": layer.attn.dropout},
+    )
     module = _like(module, layer)
     _gps_copy(layer, module)
     return module
@@ -424,11 +465,20 @@ def _gps_to_pyg(layer, concat):
 def _gps_from_pyg(module):
     import copy
 
-    _refuse(module.attn_type != "multihead", f"GPSLayer has multi-head attention only, not {module.attn_type!r}")
+    _refuse(
+        module.attn_type != "multihead",
+        f"GPSLayer has multi-head attention only, not {module.attn_type!r}",
+    )
     conv = None if module.conv is None else from_pyg(module.conv)
-    layer = gnn.GPSLayer(module.channels, conv, num_heads=module.heads, dropout=module.dropout,
-                         act=copy.deepcopy(module.mlp[1]), norm=_gps_norm_from_pyg(module.norm1),
-                         attn_drop=module.attn.dropout)
+    layer = gnn.GPSLayer(
+        module.channels,
+        conv,
+        num_heads=module.heads,
+        dropout=module.dropout,
+        act=copy.deepcopy(module.mlp[1]),
+        norm=_gps_norm_from_pyg(module.norm1),
+        attn_drop=module.attn.dropout,
+    )
     layer = _like(layer, module)
     _gps_copy(module, layer)
     return layer
@@ -459,7 +509,8 @@ def to_pyg(layer, *, concat: bool = True):
     Supports GraphConv -> GCNConv, SAGEConv -> SAGEConv, GATConv -> GATConv, GATv2Conv -> GATv2Conv,
     TransformerConv -> TransformerConv, GPSLayer -> GPSConv (its local layer converted too);
     ``concat`` matters only for the attention layers (a
-    TransformerConv merges its heads itself: ``concat`` must be its own). Parameters are copies (same dtype and device).
+    TransformerConv merges its heads itself: ``concat`` must be its own). Parameters are copies
+    (same dtype and device).
     """
     convert = _TO_PYG.get(type(layer))
     _refuse(
@@ -471,8 +522,8 @@ def to_pyg(layer, *, concat: bool = True):
 
 
 def from_pyg(module):
-    """The gnnbook layer holding ``module``'s weights (GCNConv, SAGEConv, GATConv, GATv2Conv, TransformerConv
-    or GPSConv).
+    """The gnnbook layer holding ``module``'s weights (GCNConv, SAGEConv, GATConv, GATv2Conv,
+    TransformerConv or GPSConv).
 
     Its output is PyG's after :func:`merge_heads` ``(rst, module.concat)``. Layers are built with
     ``allow_zero_in_degree=True``, since PyG never refuses such nodes.

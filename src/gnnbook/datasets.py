@@ -3,8 +3,10 @@ PubMed, and a synthetic contextual stochastic block model.
 
 Both return a :class:`NodeDataset`: an undirected :class:`gnnbook.Graph` (each edge in both
 directions, no duplicates, no self-loops), features, labels and train/validation/test masks.
-The Planetoid loader needs scipy (and tqdm to show download progress): ``pip install gnnbook[data]``.
+The Planetoid loader needs scipy (and tqdm to show download progress):
+``pip install gnnbook[data]``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +29,14 @@ import torch
 from .graph import Graph
 from .optional import require
 
-__all__ = ["NodeDataset", "RestrictedUnpickler", "load_planetoid", "csbm", "cache_dir", "PLANETOID_URL"]
+__all__ = [
+    "NodeDataset",
+    "RestrictedUnpickler",
+    "load_planetoid",
+    "csbm",
+    "cache_dir",
+    "PLANETOID_URL",
+]
 
 PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data/"
 _EXTENSIONS = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
@@ -67,8 +76,14 @@ SHA256 = {
 # Byte counts of the published files that could be measured (Cora's, with the sums above): a file of
 # another size is refused before it is read. Every other file is bounded by MAX_FILE_BYTES.
 SIZES = {
-    "ind.cora.x": 22119, "ind.cora.tx": 148025, "ind.cora.allx": 257305, "ind.cora.y": 4054,
-    "ind.cora.ty": 28135, "ind.cora.ally": 47959, "ind.cora.graph": 59847, "ind.cora.test.index": 5000,
+    "ind.cora.x": 22119,
+    "ind.cora.tx": 148025,
+    "ind.cora.allx": 257305,
+    "ind.cora.y": 4054,
+    "ind.cora.ty": 28135,
+    "ind.cora.ally": 47959,
+    "ind.cora.graph": 59847,
+    "ind.cora.test.index": 5000,
 }
 MAX_FILE_BYTES = 256 << 20  # PubMed's largest file is about 40 MB; nothing real comes near this
 
@@ -90,7 +105,7 @@ class NodeDataset:
     def num_features(self) -> int:
         return self.features.shape[1]
 
-    def to(self, device) -> "NodeDataset":
+    def to(self, device) -> NodeDataset:
         """The same dataset with the graph and every tensor on ``device``."""
         moved = {f.name: getattr(self, f.name) for f in fields(self)}
         for key, value in moved.items():
@@ -100,7 +115,8 @@ class NodeDataset:
 
     def __repr__(self) -> str:
         return (
-            f"NodeDataset(name={self.name!r}, num_nodes={self.graph.num_nodes}, num_edges={self.graph.num_edges}, "
+            f"NodeDataset(name={self.name!r}, num_nodes={self.graph.num_nodes}, "
+            f"num_edges={self.graph.num_edges}, "
             f"num_features={self.num_features}, num_classes={self.num_classes}, train/val/test="
             f"{int(self.train_mask.sum())}/{int(self.val_mask.sum())}/{int(self.test_mask.sum())})"
         )
@@ -158,7 +174,8 @@ class RestrictedUnpickler(pickle.Unpickler):
 
 def _size_limit(file: str, expected: str) -> tuple[int, bool]:
     """``(limit, exact)``: the published size of ``file`` when its expected sum is the published one
-    (the file must have exactly that many bytes), else :data:`MAX_FILE_BYTES` (at most that many)."""
+    (the file must have exactly that many bytes), else :data:`MAX_FILE_BYTES`
+    (at most that many)."""
     if file in SIZES and SHA256.get(file) == expected:
         return SIZES[file], True
     return MAX_FILE_BYTES, False
@@ -168,7 +185,9 @@ def _check_size(what, size: int, file: str, expected: str) -> None:
     limit, exact = _size_limit(file, expected)
     if (size != limit) if exact else (size > limit):
         wanted = f"expected {limit}" if exact else f"at most {limit} are allowed"
-        raise ValueError(f"{what} has {size} bytes, {wanted}: not the published {file}, so it is not read")
+        raise ValueError(
+            f"{what} has {size} bytes, {wanted}: not the published {file}, so it is not read"
+        )
 
 
 def _download(url: str, target: Path, expected: str) -> None:
@@ -181,10 +200,14 @@ def _download(url: str, target: Path, expected: str) -> None:
         total = int(response.headers.get("Content-Length") or 0) or None
         if total is not None:
             _check_size(f"the download of {url}", total, target.name, expected)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as tmp:
+        with tempfile.NamedTemporaryFile(
+            dir=target.parent, prefix=f".{target.name}.", delete=False
+        ) as tmp:
             try:
                 size = 0
-                with tqdm(total=total, unit="B", unit_scale=True, desc=target.name, leave=False) as bar:
+                with tqdm(
+                    total=total, unit="B", unit_scale=True, desc=target.name, leave=False
+                ) as bar:
                     while chunk := response.read(1 << 16):
                         size += len(chunk)
                         if size > limit:  # a server that sends more than it announced, or endlessly
@@ -195,8 +218,8 @@ def _download(url: str, target: Path, expected: str) -> None:
                 _check_size(f"the download of {url}", size, target.name, expected)
                 if digest.hexdigest() != expected:
                     raise ValueError(
-                        f"the download of {url} has SHA-256 {digest.hexdigest()}, expected {expected}: "
-                        f"not the published file, so it was not kept"
+                        f"the download of {url} has SHA-256 {digest.hexdigest()}, expected "
+                        f"{expected}: not the published file, so it was not kept"
                     )
             except BaseException:
                 tmp.close()
@@ -212,7 +235,9 @@ def _new_folders(folder: Path) -> list[Path]:
     return created
 
 
-def _fetch_missing(files: list[str], folder: Path, sums: dict, base_url: str = PLANETOID_URL) -> None:
+def _fetch_missing(
+    files: list[str], folder: Path, sums: dict, base_url: str = PLANETOID_URL
+) -> None:
     """Download those of ``files`` that ``folder`` lacks from ``base_url`` (each checked against
     ``sums``). On any failure, folders this call created are removed again if they stay empty."""
     missing = [f for f in files if not os.path.lexists(folder / f)]
@@ -223,11 +248,16 @@ def _fetch_missing(files: list[str], folder: Path, sums: dict, base_url: str = P
         for file in missing:
             try:
                 _download(base_url + file, folder / file, sums[file])
-            except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as error:
+            except (
+                urllib.error.URLError,
+                http.client.HTTPException,
+                TimeoutError,
+                ConnectionError,
+            ) as error:
                 still = [f for f in files if not (folder / f).exists()]
                 raise RuntimeError(
-                    f"could not download {base_url + file} ({error}). Without network, download these "
-                    f"files from {base_url} and put them into {folder}: {', '.join(still)}"
+                    f"could not download {base_url + file} ({error}). Without network, download "
+                    f"these files from {base_url} and put them into {folder}: {', '.join(still)}"
                 ) from error
     except BaseException:
         for path in reversed(created):
@@ -247,13 +277,18 @@ def _read_regular(path: Path, expected: str) -> bytes:
     except OSError as error:
         raise ValueError(f"cannot read {path}: {error}") from None
     if not stat.S_ISREG(info.st_mode):
-        raise ValueError(f"{path} is not a regular file (a device, FIFO, socket or folder): refusing to read it; "
-                         f"delete it to download the file again")
+        raise ValueError(
+            f"{path} is not a regular file (a device, FIFO, socket or folder): refusing to read "
+            f"it; delete it to download the file again"
+        )
     if not real.is_relative_to(where):
-        raise ValueError(f"{path} is a link to {real}, outside the cache {where}: refusing to read it; "
-                         f"put the file itself there")
+        raise ValueError(
+            f"{path} is a link to {real}, outside the cache {where}: refusing to read it; "
+            f"put the file itself there"
+        )
     _check_size(path, info.st_size, path.name, expected)
-    # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does not wait for a writer.
+    # O_NONBLOCK: should a FIFO be swapped in after the check, opening it does
+    # not wait for a writer.
     fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as handle:
         opened = os.fstat(handle.fileno())
@@ -265,30 +300,38 @@ def _read_regular(path: Path, expected: str) -> bytes:
 
 
 def _verified_bytes(path: Path, expected: str, url: str | None = None) -> bytes:
-    """The bytes of ``path``, once they are a regular file's inside the cache folder ``path.parent``,
-    of the right size, with SHA-256 ``expected``; ``url`` is where a good copy comes from."""
+    """The bytes of ``path``, once they are a regular file's inside the cache folder
+    ``path.parent``, of the right size, with SHA-256 ``expected``; ``url`` is where a good copy
+    comes from."""
     data = _read_regular(path, expected)
     # The sum of the very bytes that get parsed, so the file cannot change between check and use.
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
-        source = f"put a good copy from {url} at that path" if url else "put a good copy at that path"
+        source = (
+            f"put a good copy from {url} at that path" if url else "put a good copy at that path"
+        )
         raise ValueError(
-            f"checksum mismatch for {path}: expected SHA-256 {expected}, got {actual}. The file is damaged "
-            f"or not the published one: delete it to download it again, or {source}."
+            f"checksum mismatch for {path}: expected SHA-256 {expected}, got {actual}. The file is "
+            f"damaged or not the published one: delete it to download it again, or {source}."
         )
     return data
 
 
 def _sha256_overrides(sha256) -> dict:
-    """The caller's ``sha256`` overrides, checked (known file names, 64 hex digits) and in lower case."""
+    """The caller's ``sha256`` overrides, checked (known file names, 64 hex digits)
+    and in lower case."""
     if sha256 is None:
         return {}
     if not isinstance(sha256, dict):
-        raise TypeError(f"sha256 must be a dict of file name -> SHA-256 hex digest, got {type(sha256).__name__}")
+        raise TypeError(
+            f"sha256 must be a dict of file name -> SHA-256 hex digest, got {type(sha256).__name__}"
+        )
     out = {}
     for file, digest in sha256.items():
         if file not in SHA256:
-            raise ValueError(f"sha256 names {file!r}, not a Planetoid file (keys look like 'ind.cora.x')")
+            raise ValueError(
+                f"sha256 names {file!r}, not a Planetoid file (keys look like 'ind.cora.x')"
+            )
         if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", digest.strip()):
             raise ValueError(f"sha256[{file!r}] must be 64 hexadecimal digits, got {digest!r}")
         out[file] = digest.strip().lower()
@@ -296,11 +339,12 @@ def _sha256_overrides(sha256) -> dict:
 
 
 def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeDataset:
-    r"""Cora, CiteSeer or PubMed with the standard Planetoid split (Yang et al. 2016; Kipf & Welling 2017).
+    r"""Cora, CiteSeer or PubMed with the standard Planetoid split (Yang et al. 2016;
+    Kipf & Welling 2017).
 
-    Missing files are downloaded from ``PLANETOID_URL`` into ``<root>/planetoid/`` (``root`` defaults
-    to :func:`cache_dir`). Only regular files inside that folder are read (no devices, FIFOs, or
-    links that lead out of it), each after its size (:data:`SIZES`, else at most
+    Missing files are downloaded from ``PLANETOID_URL`` into ``<root>/planetoid/`` (``root``
+    defaults to :func:`cache_dir`). Only regular files inside that folder are read (no devices,
+    FIFOs, or links that lead out of it), each after its size (:data:`SIZES`, else at most
     :data:`MAX_FILE_BYTES`) and then its SHA-256 are checked, and the pickles are read by
     :class:`RestrictedUnpickler`, never by plain :func:`pickle.load`.
 
@@ -310,24 +354,32 @@ def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeD
     Split: the first ``len(y)`` nodes train (Cora: 140), the next 500 validate, the 1000 nodes
     in ``test.index`` test. CiteSeer's test ids have gaps (isolated nodes absent from the files):
     those nodes get zero features and label 0 and lie in no split, as in Kipf's loader.
-    Features are row-normalised, :math:`\tilde x_{i} = x_{i} / \sum_f x_{if}` (all-zero rows stay zero).
+    Features are row-normalised, :math:`\tilde x_{i} = x_{i} / \sum_f x_{if}`
+    (all-zero rows stay zero).
 
     Used in chapter "Attention on real graphs".
     """
     import numpy as np
 
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string (one of {', '.join(_NAMES)}), got {type(name).__name__}")
+        raise TypeError(
+            f"name must be a string (one of {', '.join(_NAMES)}), got {type(name).__name__}"
+        )
     key = name.lower()
     if key not in _NAMES:
-        raise ValueError(f"name must be a Planetoid dataset, one of {', '.join(_NAMES)}; got {name!r}")
+        raise ValueError(
+            f"name must be a Planetoid dataset, one of {', '.join(_NAMES)}; got {name!r}"
+        )
     files = [f"ind.{key}.{ext}" for ext in _EXTENSIONS]
     sums = {**SHA256, **_sha256_overrides(sha256)}
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a path (str or os.PathLike), got {type(root).__name__}")
     folder = Path(root if root is not None else cache_dir()) / "planetoid"
     _fetch_missing(files, folder, sums)
-    data = {ext: _verified_bytes(folder / f, sums[f], PLANETOID_URL + f) for ext, f in zip(_EXTENSIONS, files)}
+    data = {
+        ext: _verified_bytes(folder / f, sums[f], PLANETOID_URL + f)
+        for ext, f in zip(_EXTENSIONS, files)
+    }
 
     def unpickle(ext):
         obj = RestrictedUnpickler(io.BytesIO(data[ext]), encoding="latin1").load()
@@ -340,7 +392,10 @@ def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeD
 
     num_train, num_known = len(y), len(allx)
     if test_ids.min() != num_known:
-        raise ValueError(f"{key}: test ids should start right after the {num_known} rows of allx, got {test_ids.min()}")
+        raise ValueError(
+            f"{key}: test ids should start right after the {num_known} rows of allx, got "
+            f"{test_ids.min()}"
+        )
     num_nodes = int(test_ids.max()) + 1  # CiteSeer: larger than num_known + len(tx) (the gaps)
     features = np.zeros((num_nodes, allx.shape[1]), dtype=np.float64)
     features[:num_known], features[test_ids] = allx, tx
@@ -368,7 +423,10 @@ def load_planetoid(name: str, root=None, *, sha256: dict | None = None) -> NodeD
 
 
 # --- contextual stochastic block model ----------------------------------------------------------
-CSBM_MAX_NODES = 10_000  # every pair is drawn: 10k nodes already take 400 MB while the graph is made
+CSBM_MAX_NODES = (
+    10_000  # every pair is drawn: 10k nodes already take 400 MB while the graph is made
+)
+
 
 def csbm(
     num_nodes: int,
@@ -393,37 +451,53 @@ def csbm(
         \begin{cases} p_{\mathrm{in}} & y_i = y_j \\ p_{\mathrm{out}} & y_i \neq y_j \end{cases}
 
     and features are a class mean plus standard Gaussian noise,
-    :math:`x_i = \mu\, u_{y_i} + \varepsilon_i` with random unit vectors :math:`u_c \in \mathbb{R}^F`
-    and :math:`\varepsilon_i \sim \mathcal{N}(0, I_F)`. The train/val/test masks are a random split
-    with the fractions ``split``. Everything is drawn from one ``torch.Generator`` seeded with
-    ``seed``, so a seed gives the same dataset every time. Memory is :math:`O(N^2)` (every pair is
-    drawn): meant for a few thousand nodes, and at most :data:`CSBM_MAX_NODES`. ``mu``, ``p_in`` and
-    ``p_out`` must be finite.
+    :math:`x_i = \mu\, u_{y_i} + \varepsilon_i` with random unit vectors
+    :math:`u_c \in \mathbb{R}^F` and :math:`\varepsilon_i \sim \mathcal{N}(0, I_F)`. The
+    train/val/test masks are a random split with the fractions ``split``. Everything is drawn from
+    one ``torch.Generator`` seeded with ``seed``, so a seed gives the same dataset every time.
+    Memory is :math:`O(N^2)` (every pair is drawn): meant for a few thousand nodes, and at most
+    :data:`CSBM_MAX_NODES`. ``mu``, ``p_in`` and ``p_out`` must be finite.
 
     Used in chapter "Attention on real graphs", to vary homophily (``p_in`` against ``p_out``)
     and see when attention helps.
     """
-    for arg, value in (("num_nodes", num_nodes), ("num_classes", num_classes), ("num_features", num_features),
-                       ("seed", seed)):
+    for arg, value in (
+        ("num_nodes", num_nodes),
+        ("num_classes", num_classes),
+        ("num_features", num_features),
+        ("seed", seed),
+    ):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{arg} must be an int, got {value!r} of type {type(value).__name__}")
-    if not -2**63 <= seed < 2**64:
+    if not -(2**63) <= seed < 2**64:
         raise ValueError(f"seed must fit in 64 bits, got {seed}")
     if not 0 <= num_nodes <= CSBM_MAX_NODES:
-        raise ValueError(f"num_nodes must lie in [0, {CSBM_MAX_NODES}] (every pair of nodes is drawn, memory "
-                         f"O(N^2)), got {num_nodes}")
+        raise ValueError(
+            f"num_nodes must lie in [0, {CSBM_MAX_NODES}] (every pair of nodes is drawn, memory "
+            f"O(N^2)), got {num_nodes}"
+        )
     if num_features < 0:
         raise ValueError(f"num_features must be non-negative, got {num_features}")
     for arg, value in (("p_in", p_in), ("p_out", p_out), ("mu", mu)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+        ):
             raise ValueError(f"{arg} must be a finite number, got {value!r}")
     if num_classes < 1 or num_nodes < num_classes:
-        raise ValueError(f"need 1 <= num_classes <= num_nodes, got {num_classes} classes for {num_nodes} nodes")
+        raise ValueError(
+            f"need 1 <= num_classes <= num_nodes, got {num_classes} classes for {num_nodes} nodes"
+        )
     if not (0 <= p_in <= 1 and 0 <= p_out <= 1):
         raise ValueError(f"p_in and p_out are probabilities, got p_in={p_in}, p_out={p_out}")
-    if (not isinstance(split, (tuple, list)) or len(split) != 3
-            or not all(isinstance(f, numbers.Real) and math.isfinite(f) for f in split)
-            or min(split) < 0 or abs(sum(split) - 1) > 1e-9):
+    if (
+        not isinstance(split, (tuple, list))
+        or len(split) != 3
+        or not all(isinstance(f, numbers.Real) and math.isfinite(f) for f in split)
+        or min(split) < 0
+        or abs(sum(split) - 1) > 1e-9
+    ):
         raise ValueError(f"split must be three non-negative fractions summing to 1, got {split}")
     gen = torch.Generator().manual_seed(seed)
     labels = (torch.arange(num_nodes) % num_classes)[torch.randperm(num_nodes, generator=gen)]
@@ -455,9 +529,9 @@ def csbm(
     )
 
 
-# --- heterophilous graphs (Platonov et al. 2023) ----------------------------------------------------
-# The .npz archives of yandex-research/heterophilous-graphs (folder data/, MIT licence). The sums are
-# those of the copies CI seeds from (../shared/data/heterophilous/SHA256SUMS).
+# --- heterophilous graphs (Platonov et al. 2023) -------------------------------------------------
+# The .npz archives of yandex-research/heterophilous-graphs (folder data/, MIT licence). The sums
+# are those of the copies CI seeds from (../shared/data/heterophilous/SHA256SUMS).
 HETEROPHILOUS_URL = "https://github.com/yandex-research/heterophilous-graphs/raw/main/data/"
 HETEROPHILOUS_SHA256 = {
     "minesweeper.npz": "e664c8dacf1e8ac466c2c09ed4b237bd2c5541f47a6eae9c6092cb87f16412b3",
@@ -490,14 +564,24 @@ class SplitNodeDataset(NodeDataset):
         if not 0 <= i < self.num_splits:
             raise ValueError(f"split index i must lie in [0, {self.num_splits}), got {i}")
         return NodeDataset(
-            name=f"{self.name}[split {i}]", graph=self.graph, features=self.features, labels=self.labels,
-            train_mask=self.train_masks[i], val_mask=self.val_masks[i], test_mask=self.test_masks[i],
+            name=f"{self.name}[split {i}]",
+            graph=self.graph,
+            features=self.features,
+            labels=self.labels,
+            train_mask=self.train_masks[i],
+            val_mask=self.val_masks[i],
+            test_mask=self.test_masks[i],
             num_classes=self.num_classes,
         )
 
     def to(self, device) -> SplitNodeDataset:
         moved = {f.name: getattr(self, f.name) for f in fields(self)}
-        return SplitNodeDataset(**{k: v.to(device) if isinstance(v, (torch.Tensor, Graph)) else v for k, v in moved.items()})
+        return SplitNodeDataset(
+            **{
+                k: v.to(device) if isinstance(v, (torch.Tensor, Graph)) else v
+                for k, v in moved.items()
+            }
+        )
 
 
 def _verified_npz(path: Path, expected: str) -> dict:
@@ -505,7 +589,9 @@ def _verified_npz(path: Path, expected: str) -> dict:
     import numpy as np
 
     data = _verified_bytes(path, expected, HETEROPHILOUS_URL + path.name)
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:  # an object array raises ValueError
+    with np.load(
+        io.BytesIO(data), allow_pickle=False
+    ) as archive:  # an object array raises ValueError
         missing = [key for key in _NPZ_ARRAYS if key not in archive.files]
         if missing:
             raise ValueError(f"{path} lacks the arrays {', '.join(missing)}")
@@ -517,9 +603,10 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
     of Platonov et al. (2023), with their 10 fixed train/validation/test splits.
 
     The file ``<name>.npz`` is downloaded from :data:`HETEROPHILOUS_URL` into
-    ``<root>/heterophilous/`` (``root`` defaults to :func:`cache_dir`, as for :func:`load_planetoid`).
-    Its SHA-256 (:data:`HETEROPHILOUS_SHA256`) is checked before it is read, and it is read with
-    ``numpy.load(..., allow_pickle=False)``: a file holding Python objects is refused.
+    ``<root>/heterophilous/`` (``root`` defaults to :func:`cache_dir`, as for
+    :func:`load_planetoid`). Its SHA-256 (:data:`HETEROPHILOUS_SHA256`) is checked before it is
+    read, and it is read with ``numpy.load(..., allow_pickle=False)``: a file holding Python objects
+    is refused.
 
     The files store each undirected edge once, :math:`\{u, v\}` as one row ``(u, v)``; the graph
     returned holds both directions, :math:`u \to v` and :math:`v \to u` (so ``num_edges`` is twice
@@ -535,7 +622,10 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
     """
     key = str(name).lower().replace("-", "_")
     if key not in HETEROPHILOUS_NAMES:
-        raise ValueError(f"unknown heterophilous dataset {name!r}; choose one of {', '.join(HETEROPHILOUS_NAMES)}")
+        raise ValueError(
+            f"unknown heterophilous dataset {name!r}; choose one of "
+            f"{', '.join(HETEROPHILOUS_NAMES)}"
+        )
     file = f"{key}.npz"
     folder = Path(root if root is not None else cache_dir()) / "heterophilous"
     _fetch_missing([file], folder, HETEROPHILOUS_SHA256, HETEROPHILOUS_URL)
@@ -547,7 +637,10 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
     num_nodes = features.shape[0]
     masks = [torch.from_numpy(arrays[f"{part}_masks"]).bool() for part in ("train", "val", "test")]
     if edges.dim() != 2 or edges.shape[1] != 2 or labels.shape != (num_nodes,):
-        raise ValueError(f"{file}: edges must be (E, 2) and labels (N,), got {tuple(edges.shape)}, {tuple(labels.shape)}")
+        raise ValueError(
+            f"{file}: edges must be (E, 2) and labels (N,), got {tuple(edges.shape)}, "
+            f"{tuple(labels.shape)}"
+        )
     if any(m.dim() != 2 or m.shape[1] != num_nodes for m in masks):
         raise ValueError(f"{file}: split masks must have shape (num_splits, {num_nodes})")
     return SplitNodeDataset(
@@ -565,4 +658,10 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
     )
 
 
-__all__ += ["HETEROPHILOUS_NAMES", "HETEROPHILOUS_SHA256", "HETEROPHILOUS_URL", "SplitNodeDataset", "load_heterophilous"]
+__all__ += [
+    "HETEROPHILOUS_NAMES",
+    "HETEROPHILOUS_SHA256",
+    "HETEROPHILOUS_URL",
+    "SplitNodeDataset",
+    "load_heterophilous",
+]

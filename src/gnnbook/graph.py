@@ -6,9 +6,10 @@ output (scores, attention) follows it, as DGL's edge ids do. Chapter "Graphs as 
 message passing" builds this object by hand.
 
 A graph owns its ids: the constructor copies them, and :attr:`Graph.src`, :attr:`Graph.dst`,
-:meth:`Graph.edges`, :meth:`Graph.csr` hand out copies, so changing a tensor after the fact can never
-make the graph (or the sparse products, which trust it) read outside its nodes.
+:meth:`Graph.edges`, :meth:`Graph.csr` hand out copies, so changing a tensor after the fact can
+never make the graph (or the sparse products, which trust it) read outside its nodes.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -35,38 +36,60 @@ def _node_count(value, name: str) -> int:
     if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative integer, got {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a non-negative integer, got {value!r} of type {type(value).__name__}"
+        )
     if value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value}")
     if value > MAX_NODES:
-        raise ValueError(f"{name} = {value} is more nodes than a gnnbook Graph holds (at most 2**31 - 1 = "
-                         f"{MAX_NODES}): split the graph into blocks (subgraphs) and process them one at a time")
+        raise ValueError(
+            f"{name} = {value} is more nodes than a gnnbook Graph holds (at most 2**31 - 1 = "
+            f"{MAX_NODES}): split the graph into blocks (subgraphs) and process them one at a time"
+        )
     return int(value)
 
 
 def _node_ids(ids, name: str) -> torch.Tensor:
-    """``ids`` as a new contiguous int64 tensor (never the caller's memory), checked for type and shape."""
+    """``ids`` as a new contiguous int64 tensor (never the caller's memory), checked
+    for type and shape."""
     if not isinstance(ids, torch.Tensor):
         if isinstance(ids, (str, bytes, dict, set)) or not hasattr(ids, "__len__"):
-            raise TypeError(f"{name} must be a 1-D tensor or sequence of integer node ids, got {type(ids).__name__}")
+            raise TypeError(
+                f"{name} must be a 1-D tensor or sequence of integer node ids, got "
+                f"{type(ids).__name__}"
+            )
         if len(ids) == 0:
             return torch.empty(0, dtype=torch.int64)  # [] would become a float tensor
         try:
             ids = torch.as_tensor(ids)
         except (RuntimeError, OverflowError, TypeError, ValueError) as error:
             if "Overflow" in str(error):  # e.g. 2**63: "Overflow when unpacking long"
-                raise ValueError(f"{name} holds a value that is not an int64 node id (ids lie in [0, 2**63))") from None
-            raise TypeError(f"{name} must be a 1-D tensor or sequence of integer node ids: {error}") from None
+                raise ValueError(
+                    f"{name} holds a value that is not an int64 node id (ids lie in [0, 2**63))"
+                ) from None
+            raise TypeError(
+                f"{name} must be a 1-D tensor or sequence of integer node ids: {error}"
+            ) from None
     if ids.device.type == "meta":
-        raise ValueError(f"{name} is on the meta device, which holds no values: build the graph from real ids")
+        raise ValueError(
+            f"{name} is on the meta device, which holds no values: build the graph from real ids"
+        )
     if ids.dtype == torch.bool or ids.is_floating_point() or ids.is_complex():
         raise TypeError(f"{name} must hold integer node ids, got dtype {ids.dtype}")
     if ids.dim() != 1:
         raise ValueError(f"{name} must be a 1-D tensor of node ids, got shape {tuple(ids.shape)}")
     copy = ids.to(torch.int64, memory_format=torch.contiguous_format, copy=True)
-    wide_unsigned = ids.dtype not in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+    wide_unsigned = ids.dtype not in (
+        torch.int8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+        torch.uint8,
+    )
     if wide_unsigned and bool((copy < 0).any()):  # uint64 (torch >= 2.3): ids >= 2**63 wrap around
-        raise ValueError(f"{name} holds an id >= 2**63, not an int64 node id (ids lie in [0, 2**63))")
+        raise ValueError(
+            f"{name} holds an id >= 2**63, not an int64 node id (ids lie in [0, 2**63))"
+        )
     return copy
 
 
@@ -81,7 +104,8 @@ def _check_range(ids: torch.Tensor, limit: int, name: str) -> None:
 
 
 def group_edges(by: torch.Tensor, other: torch.Tensor, count: int) -> CSR:
-    """Edges grouped by the node ids ``by`` (a stable sort: ties keep edge order), as a :class:`CSR`.
+    """Edges grouped by the node ids ``by`` (a stable sort: ties keep edge
+    order), as a :class:`CSR`.
 
     ``group_edges(dst, src, num_dst_nodes)`` lists every node's in-edges (:meth:`Graph.csr`);
     ``group_edges(src, dst, num_src_nodes)`` its out-edges (:meth:`Graph.csr_by_source`). Chapter
@@ -105,7 +129,8 @@ _OWN = _OwnKey()
 
 
 def _copy(value):
-    """A cached tensor, or (named) tuple of tensors, copied: what the graph hands out is never its own."""
+    """A cached tensor, or (named) tuple of tensors, copied: what the graph hands out
+    is never its own."""
     if isinstance(value, torch.Tensor):
         return value.clone()
     moved = [_copy(v) for v in value]
@@ -136,20 +161,27 @@ class Graph:
 
     Node counts are limited to :data:`MAX_NODES` (``2**31 - 1``).
 
-    ``torch.compile`` takes a Graph as an input (torch >= 2.4): it traces the layers, breaks its graph
-    at the steps whose sizes depend on the ids (degree counts, grouping the edges), and gives eager's
-    results and gradients. To speed a model up, compile its dense parts (the projections).
+    ``torch.compile`` takes a Graph as an input (torch >= 2.4): it traces the layers, breaks its
+    graph at the steps whose sizes depend on the ids (degree counts, grouping the edges), and gives
+    eager's results and gradients. To speed a model up, compile its dense parts (the projections).
     """
 
     def __init__(self, src, dst, num_nodes=None, *, num_src_nodes=None, num_dst_nodes=None):
         src, dst = _node_ids(src, "src"), _node_ids(dst, "dst")
         if src.shape != dst.shape:
-            raise ValueError(f"src and dst must have the same length, got {src.numel()} and {dst.numel()}")
+            raise ValueError(
+                f"src and dst must have the same length, got {src.numel()} and {dst.numel()}"
+            )
         if src.device != dst.device:
-            raise ValueError(f"src and dst are on different devices ({src.device} and {dst.device})")
+            raise ValueError(
+                f"src and dst are on different devices ({src.device} and {dst.device})"
+            )
         bipartite = num_src_nodes is not None or num_dst_nodes is not None
         if bipartite and num_nodes is not None:
-            raise ValueError("give either num_nodes (homogeneous graph) or num_src_nodes/num_dst_nodes (bipartite)")
+            raise ValueError(
+                "give either num_nodes (homogeneous graph) or num_src_nodes/num_dst_nodes "
+                "(bipartite)"
+            )
         if bipartite:
             if num_src_nodes is None or num_dst_nodes is None:
                 raise ValueError("a bipartite graph needs both num_src_nodes and num_dst_nodes")
@@ -183,7 +215,9 @@ class Graph:
     @property
     def num_nodes(self) -> int:
         if self.is_bipartite:
-            raise ValueError("a bipartite graph has no single node count: use num_src_nodes / num_dst_nodes")
+            raise ValueError(
+                "a bipartite graph has no single node count: use num_src_nodes / num_dst_nodes"
+            )
         return self.num_src_nodes
 
     @property
@@ -196,11 +230,15 @@ class Graph:
 
     def in_degrees(self) -> torch.Tensor:
         """Number of edges arriving at each destination node, shape ``(num_dst_nodes,)``."""
-        return self._own("in_degrees", lambda: torch.bincount(self._dst, minlength=self.num_dst_nodes)).clone()
+        return self._own(
+            "in_degrees", lambda: torch.bincount(self._dst, minlength=self.num_dst_nodes)
+        ).clone()
 
     def out_degrees(self) -> torch.Tensor:
         """Number of edges leaving each source node, shape ``(num_src_nodes,)``."""
-        return self._own("out_degrees", lambda: torch.bincount(self._src, minlength=self.num_src_nodes)).clone()
+        return self._own(
+            "out_degrees", lambda: torch.bincount(self._src, minlength=self.num_src_nodes)
+        ).clone()
 
     # --- structure -----------------------------------------------------------------------
     def cached(self, key, build):
@@ -213,15 +251,18 @@ class Graph:
         return self._cache[key]
 
     def _own(self, key, build):
-        """:meth:`cached` for the graph's own structures (CSRs, degrees, the sparse products' blocks),
-        under keys no caller can name: they are handed out only as copies, so they stay as built."""
+        """:meth:`cached` for the graph's own structures (CSRs, degrees, the sparse products'
+        blocks), under keys no caller can name: they are handed out only as copies, so
+        they stay as built."""
         return self.cached((_OWN, key), build)
 
     def _csr(self) -> CSR:
         return self._own("csr", lambda: group_edges(self._dst, self._src, self.num_dst_nodes))
 
     def _csr_by_source(self) -> CSR:
-        return self._own("csr_by_source", lambda: group_edges(self._src, self._dst, self.num_src_nodes))
+        return self._own(
+            "csr_by_source", lambda: group_edges(self._src, self._dst, self.num_src_nodes)
+        )
 
     def csr(self) -> CSR:
         """In-edges grouped by destination (a stable sort, so ties keep edge order); computed once,
@@ -238,27 +279,34 @@ class Graph:
         if self.is_bipartite:
             raise ValueError(f"{what} needs a homogeneous graph; this one is bipartite")
 
-    def add_self_loops(self) -> "Graph":
+    def add_self_loops(self) -> Graph:
         """A new graph with a loop ``v -> v`` appended for every node that has none yet."""
         self.require_homogeneous("add_self_loops")
         has_loop = torch.zeros(self.num_nodes, dtype=torch.bool, device=self.device)
         has_loop[self._src[self._src == self._dst]] = True
         missing = (~has_loop).nonzero().flatten()
-        return Graph(torch.cat([self._src, missing]), torch.cat([self._dst, missing]), self.num_nodes)
+        return Graph(
+            torch.cat([self._src, missing]), torch.cat([self._dst, missing]), self.num_nodes
+        )
 
-    def remove_self_loops(self) -> "Graph":
+    def remove_self_loops(self) -> Graph:
         """A new graph without edges ``v -> v`` (the other edges keep their order)."""
         self.require_homogeneous("remove_self_loops")
         keep = self._src != self._dst
         return Graph(self._src[keep], self._dst[keep], self.num_nodes)
 
-    def reverse(self) -> "Graph":
+    def reverse(self) -> Graph:
         """The graph with every edge turned around (edge ids unchanged)."""
         if self.is_bipartite:
-            return Graph(self._dst, self._src, num_src_nodes=self.num_dst_nodes, num_dst_nodes=self.num_src_nodes)
+            return Graph(
+                self._dst,
+                self._src,
+                num_src_nodes=self.num_dst_nodes,
+                num_dst_nodes=self.num_src_nodes,
+            )
         return Graph(self._dst, self._src, self.num_nodes)
 
-    def to(self, device) -> "Graph":
+    def to(self, device) -> Graph:
         """The same graph with its id tensors on ``device``."""
         device = torch.device(device)
         if device == self.device:
@@ -278,7 +326,7 @@ class Graph:
 
     # --- converters ----------------------------------------------------------------------
     @classmethod
-    def from_edge_index(cls, edge_index, num_nodes=None) -> "Graph":
+    def from_edge_index(cls, edge_index, num_nodes=None) -> Graph:
         """From PyG's ``edge_index`` (row 0: sources, row 1: destinations)."""
         edge_index = torch.as_tensor(edge_index)
         if edge_index.dim() != 2 or edge_index.shape[0] != 2:
@@ -290,7 +338,7 @@ class Graph:
         return torch.stack([self._src, self._dst])
 
     @classmethod
-    def from_networkx(cls, nx_graph) -> "Graph":
+    def from_networkx(cls, nx_graph) -> Graph:
         """From a networkx graph. Nodes are numbered in ``nx_graph.nodes`` order; an undirected
         edge becomes two directed edges (``u -> v`` then ``v -> u``)."""
         index = {node: i for i, node in enumerate(nx_graph.nodes)}
@@ -300,7 +348,9 @@ class Graph:
             if not nx_graph.is_directed() and u != v:
                 pairs.append((index[v], index[u]))
         src, dst = (list(t) for t in zip(*pairs)) if pairs else ([], [])
-        return cls(torch.tensor(src, dtype=torch.int64), torch.tensor(dst, dtype=torch.int64), len(index))
+        return cls(
+            torch.tensor(src, dtype=torch.int64), torch.tensor(dst, dtype=torch.int64), len(index)
+        )
 
     def to_networkx(self):
         """A ``networkx.MultiDiGraph`` (so duplicate edges survive) with an ``id`` on every edge."""
@@ -314,11 +364,20 @@ class Graph:
         return g
 
     @classmethod
-    def from_dgl(cls, dgl_graph) -> "Graph":
+    def from_dgl(cls, dgl_graph) -> Graph:
         """From a DGL graph or block with one edge type (edge ids in DGL's order)."""
         src, dst = dgl_graph.edges(order="eid")
-        if dgl_graph.is_block or dgl_graph.num_src_nodes() != dgl_graph.num_dst_nodes() or not dgl_graph.is_homogeneous:
-            return cls(src, dst, num_src_nodes=dgl_graph.num_src_nodes(), num_dst_nodes=dgl_graph.num_dst_nodes())
+        if (
+            dgl_graph.is_block
+            or dgl_graph.num_src_nodes() != dgl_graph.num_dst_nodes()
+            or not dgl_graph.is_homogeneous
+        ):
+            return cls(
+                src,
+                dst,
+                num_src_nodes=dgl_graph.num_src_nodes(),
+                num_dst_nodes=dgl_graph.num_dst_nodes(),
+            )
         return cls(src, dst, dgl_graph.num_nodes())
 
     def to_dgl(self):

@@ -1,4 +1,5 @@
 """Small named graphs the chapters work on. Undirected ones hold both directions of each edge."""
+
 from __future__ import annotations
 
 import networkx as nx
@@ -10,7 +11,9 @@ from .graph import Graph, _node_count
 def _undirected(pairs, num_nodes: int) -> Graph:
     src = [u for u, v in pairs] + [v for u, v in pairs]
     dst = [v for u, v in pairs] + [u for u, v in pairs]
-    return Graph(torch.tensor(src, dtype=torch.int64), torch.tensor(dst, dtype=torch.int64), num_nodes)
+    return Graph(
+        torch.tensor(src, dtype=torch.int64), torch.tensor(dst, dtype=torch.int64), num_nodes
+    )
 
 
 def toy_graph() -> Graph:
@@ -29,7 +32,8 @@ def path_graph(num_nodes: int) -> Graph:
 
 
 def star_graph(num_leaves: int) -> Graph:
-    """A hub, node 0, joined to leaves ``1..num_leaves``, both directions (just the hub for 0 leaves)."""
+    """A hub, node 0, joined to leaves ``1..num_leaves``, both directions (just
+    the hub for 0 leaves)."""
     num_leaves = _node_count(num_leaves, "num_leaves")
     return _undirected([(0, i) for i in range(1, num_leaves + 1)], num_leaves + 1)
 

@@ -1,19 +1,20 @@
-r"""How much a graph's edges say about its labels, and how well scores rank two classes: the measures
-the planned heterophily chapter puts beside each benchmark.
+r"""How much a graph's edges say about its labels, and how well scores rank two classes: the
+measures the planned heterophily chapter puts beside each benchmark.
 
 The graph measures follow Platonov et al. (2023), "Characterizing Graph Datasets for Node
 Classification: Homophily–Heterophily Dichotomy and Beyond" (NeurIPS 2023). They are defined for an
-undirected graph :math:`G = (V, E)`; a :class:`gnnbook.Graph` holds it as a list of directed edges with
-every edge in both directions (as the loaders of :mod:`gnnbook.datasets` build it). Counting over that
-list counts every undirected edge twice, once per direction, which leaves every ratio below unchanged:
-:math:`2|E|` is the number of directed edges, and the degree :math:`d(v)` is the number leaving ``v``.
-All of them are computed from one table, the class-pair counts
+undirected graph :math:`G = (V, E)`; a :class:`gnnbook.Graph` holds it as a list of directed edges
+with every edge in both directions (as the loaders of :mod:`gnnbook.datasets` build it). Counting
+over that list counts every undirected edge twice, once per direction, which leaves every ratio
+below unchanged: :math:`2|E|` is the number of directed edges, and the degree :math:`d(v)` is the
+number leaving ``v``. All of them are computed from one table, the class-pair counts
 
 .. math::
 
     M_{c_1 c_2} = \big|\{(u \to v) : y_u = c_1,\ y_v = c_2\}\big|,
     \qquad \sum_{c_1, c_2} M_{c_1 c_2} = 2|E|.
 """
+
 from __future__ import annotations
 
 import torch
@@ -32,7 +33,10 @@ def _class_pairs(graph: Graph, labels, what: str, *, undirected: bool) -> torch.
     if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
         raise TypeError(f"{what}: labels must be integer class ids, got dtype {labels.dtype}")
     if labels.shape != (graph.num_nodes,):
-        raise ValueError(f"{what}: labels must have shape ({graph.num_nodes},), one per node, got {tuple(labels.shape)}")
+        raise ValueError(
+            f"{what}: labels must have shape ({graph.num_nodes},), one per node, got "
+            f"{tuple(labels.shape)}"
+        )
     if labels.numel() and labels.min() < 0:
         raise ValueError(f"{what}: labels must be non-negative class ids, got {int(labels.min())}")
     if graph.num_edges == 0:
@@ -43,8 +47,8 @@ def _class_pairs(graph: Graph, labels, what: str, *, undirected: bool) -> torch.
         forward, backward = (src * n + dst).sort().values, (dst * n + src).sort().values
         if not torch.equal(forward, backward):
             raise ValueError(
-                f"{what} is defined for undirected graphs: the graph must hold every edge u→v together "
-                f"with v→u (the gnnbook.datasets loaders build graphs that way)"
+                f"{what} is defined for undirected graphs: the graph must hold every edge u→v "
+                f"together with v→u (the gnnbook.datasets loaders build graphs that way)"
             )
     labels = labels.cpu().long()
     num_classes = int(labels.max()) + 1
@@ -68,18 +72,19 @@ def edge_homophily(graph: Graph, labels) -> float:
 
 
 def adjusted_homophily(graph: Graph, labels) -> float:
-    r"""Edge homophily corrected for what degrees and class sizes give by chance (Platonov et al. 2023),
+    r"""Edge homophily corrected for what degrees and class sizes give by chance
+    (Platonov et al. 2023),
 
     .. math::
 
-        h_{\mathrm{adj}} = \frac{h_{\mathrm{edge}} - \sum_{k} \bar p(k)^2}{1 - \sum_{k} \bar p(k)^2},
-        \qquad \bar p(k) = \frac{D_k}{2|E|} = \frac{\sum_{v : y_v = k} d(v)}{2|E|}.
+        h_{\mathrm{adj}} = \frac{h_{\mathrm{edge}} - \sum_{k} \bar p(k)^2}{1 - \sum_{k} \bar
+        p(k)^2}, \qquad \bar p(k) = \frac{D_k}{2|E|} = \frac{\sum_{v : y_v = k} d(v)}{2|E|}.
 
     :math:`\sum_k \bar p(k)^2` is the edge homophily expected when edges ignore labels (each end's
-    class drawn from the degree-weighted distribution :math:`\bar p`), so 0 means "no more same-class
-    edges than chance", 1 all edges within classes, and negative values fewer than chance. Needs an
-    undirected graph (every edge in both directions) whose edges touch at least two classes. Used in
-    the planned heterophily chapter.
+    class drawn from the degree-weighted distribution :math:`\bar p`), so 0 means "no more
+    same-class edges than chance", 1 all edges within classes, and negative values fewer than
+    chance. Needs an undirected graph (every edge in both directions) whose edges touch at least two
+    classes. Used in the planned heterophily chapter.
     """
     pairs = _class_pairs(graph, labels, "adjusted_homophily", undirected=True)
     total = pairs.sum()
@@ -91,27 +96,30 @@ def adjusted_homophily(graph: Graph, labels) -> float:
 
 def label_informativeness(graph: Graph, labels) -> float:
     r"""How much a neighbour's label tells about a node's label: edge label informativeness
-    (Platonov et al. 2023). Draw an edge :math:`(\xi, \eta)` uniformly from the :math:`2|E|` directed
-    edges; :math:`\mathrm{LI}` is the share of the entropy of :math:`y_\xi` that :math:`y_\eta`
-    removes,
+    (Platonov et al. 2023). Draw an edge :math:`(\xi, \eta)` uniformly from the :math:`2|E|`
+    directed edges; :math:`\mathrm{LI}` is the share of the entropy of :math:`y_\xi` that
+    :math:`y_\eta` removes,
 
     .. math::
 
         \mathrm{LI} = \frac{I(y_\xi; y_\eta)}{H(y_\xi)}
-        = 2 - \frac{\sum_{c_1, c_2} p(c_1, c_2) \log p(c_1, c_2)}{\sum_{c} \bar p(c) \log \bar p(c)},
-        \qquad p(c_1, c_2) = \frac{M_{c_1 c_2}}{2|E|},
+        = 2 - \frac{\sum_{c_1, c_2} p(c_1, c_2) \log p(c_1, c_2)}{\sum_{c} \bar p(c) \log \bar
+        p(c)}, \qquad p(c_1, c_2) = \frac{M_{c_1 c_2}}{2|E|},
 
     with :math:`\bar p` the degree-weighted class distribution of :func:`adjusted_homophily` (both
     marginals of :math:`p`). 0 when labels and edges are independent, 1 when a neighbour's label
     determines the node's, whether edges join equal labels or always the same two different ones.
-    Needs an undirected graph whose edges touch at least two classes. Used in the planned heterophily chapter.
+    Needs an undirected graph whose edges touch at least two classes. Used in the planned
+    heterophily chapter.
     """
     pairs = _class_pairs(graph, labels, "label_informativeness", undirected=True)
     joint = pairs / pairs.sum()
     marginal = joint.sum(1)
     entropy_one = -torch.special.xlogy(marginal, marginal).sum()
     if entropy_one <= 0:
-        raise ValueError("label_informativeness is undefined when every edge joins nodes of one class")
+        raise ValueError(
+            "label_informativeness is undefined when every edge joins nodes of one class"
+        )
     entropy_pair = -torch.special.xlogy(joint, joint).sum()
     return float(2 - entropy_pair / entropy_one)
 
@@ -130,9 +138,15 @@ def roc_auc(scores, targets) -> float:
     positives: the Mann–Whitney form, :math:`O(n \log n)`. The metric of the two-class benchmarks
     (minesweeper, tolokers) in the planned heterophily chapter.
     """
-    scores, targets = torch.as_tensor(scores).detach().flatten().cpu(), torch.as_tensor(targets).flatten().cpu()
+    scores, targets = (
+        torch.as_tensor(scores).detach().flatten().cpu(),
+        torch.as_tensor(targets).flatten().cpu(),
+    )
     if scores.shape != targets.shape:
-        raise ValueError(f"scores and targets must have the same length, got {scores.numel()} and {targets.numel()}")
+        raise ValueError(
+            f"scores and targets must have the same length, got {scores.numel()} and "
+            f"{targets.numel()}"
+        )
     if not scores.is_floating_point():
         raise TypeError(f"scores must be floating point, got dtype {scores.dtype}")
     if scores.isnan().any():
@@ -143,7 +157,9 @@ def roc_auc(scores, targets) -> float:
     n_pos = int(positive.sum())
     n_neg = positive.numel() - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"ROC-AUC needs both classes among targets, got {n_pos} positive and {n_neg} negative")
+        raise ValueError(
+            f"ROC-AUC needs both classes among targets, got {n_pos} positive and {n_neg} negative"
+        )
     ordered, order = scores.double().sort()
     _, inverse, counts = torch.unique_consecutive(ordered, return_inverse=True, return_counts=True)
     last = counts.cumsum(0).double()  # 1-based rank of each group of ties' last member

@@ -1,5 +1,6 @@
-r"""The models and training protocol of Platonov et al. (ICLR 2023), "A Critical Look at the Evaluation
-of GNNs under Heterophily", built from :mod:`gnnbook.nn`, for the planned heterophily chapter.
+r"""The models and training protocol of Platonov et al. (ICLR 2023), "A Critical Look at the
+Evaluation of GNNs under Heterophily", built from :mod:`gnnbook.nn`, for the
+planned heterophily chapter.
 
 Every model is the same stack around a different graph layer. The input is projected,
 :math:`h^{(0)} = \mathrm{GELU}(\mathrm{Dropout}(x W_{\mathrm{in}} + b_{\mathrm{in}}))`, then each of
@@ -20,10 +21,12 @@ GCN          :math:`m_i = \sum_{j \in N(i) \cup \{i\}} \tilde h_j W_1 / \sqrt{d_
 SAGE         :math:`m_i = \tilde h_i W_{\mathrm{self}} + \mathrm{mean}_{j \in N(i)} \tilde h_j\,
              W_{\mathrm{neigh}} + b_1` (:class:`~gnnbook.nn.SAGEConv`, mean): the node's own
              features and the neighbours' mean are kept apart
-GAT          :math:`m_i = \big\Vert_{k} \sum_{j \in N(i) \cup \{i\}} \alpha^{k}_{ij} W^{k} \tilde h_j\;
-             W_1 + b_1` (:class:`~gnnbook.nn.GATConv`, heads of width ``hidden / heads``, self-loops)
+GAT          :math:`m_i = \big\Vert_{k} \sum_{j \in N(i) \cup \{i\}} \alpha^{k}_{ij} W^{k}
+             \tilde h_j\; W_1 + b_1` (:class:`~gnnbook.nn.GATConv`, heads of width
+             ``hidden / heads``, self-loops)
 GAT-sep      :math:`m_i = [\tilde h_i \,\Vert\, \mathrm{GAT}_i]\, W_1 + b_1`, attention over
-             :math:`N(i)` only: the node's own representation kept apart from the neighbours' aggregate
+             :math:`N(i)` only: the node's own representation kept apart from
+             the neighbours' aggregate
 GATv2(-sep)  the same with :class:`~gnnbook.nn.GATv2Conv` (not in the paper: added by this book)
 ===========  =======================================================================================
 
@@ -35,6 +38,7 @@ and linear layer give one logit per node for two classes (binary cross-entropy, 
 else one per class (cross-entropy, accuracy). :func:`train_split` is the protocol: Adam, a fixed
 number of full-batch steps, the test score taken at the step with the best validation score.
 """
+
 from __future__ import annotations
 
 import time
@@ -50,14 +54,28 @@ from .nn import GATConv, GATv2Conv, GraphConv, SAGEConv
 __all__ = ["MODELS", "PUBLISHED", "HeterophilyNet", "SplitResult", "train_split"]
 
 MODELS = ("ResNet", "GCN", "SAGE", "GAT", "GAT-sep", "GATv2", "GATv2-sep")
-_SELF_LOOPS = {"GCN", "GAT", "GATv2"}  # as in the paper's code: the "-sep" models and SAGE attend to N(i) only
+_SELF_LOOPS = {
+    "GCN",
+    "GAT",
+    "GATv2",
+}  # as in the paper's code: the "-sep" models and SAGE attend to N(i) only
 
 # Test ROC-AUC (%) over the 10 splits, mean and std, from the paper's Table (Platonov et al. 2023).
 PUBLISHED = {
-    "minesweeper": {"ResNet": (50.89, 1.39), "GCN": (89.75, 0.52), "SAGE": (93.51, 0.57), "GAT": (92.01, 0.68),
-                    "GAT-sep": (93.91, 0.35)},
-    "tolokers": {"ResNet": (72.95, 1.06), "GCN": (83.64, 0.67), "SAGE": (82.43, 0.44), "GAT": (83.70, 0.47),
-                 "GAT-sep": (83.78, 0.43)},
+    "minesweeper": {
+        "ResNet": (50.89, 1.39),
+        "GCN": (89.75, 0.52),
+        "SAGE": (93.51, 0.57),
+        "GAT": (92.01, 0.68),
+        "GAT-sep": (93.91, 0.35),
+    },
+    "tolokers": {
+        "ResNet": (72.95, 1.06),
+        "GCN": (83.64, 0.67),
+        "SAGE": (82.43, 0.44),
+        "GAT": (83.70, 0.47),
+        "GAT-sep": (83.78, 0.43),
+    },
 }
 
 
@@ -119,8 +137,18 @@ class HeterophilyNet(nn.Module):
     (built once per graph, in its cache).
     """
 
-    def __init__(self, model: str, in_feats: int, num_classes: int, *, hidden: int = 512, num_layers: int = 2,
-                 heads: int = 8, dropout: float = 0.2, hidden_multiplier: float = 1.0):
+    def __init__(
+        self,
+        model: str,
+        in_feats: int,
+        num_classes: int,
+        *,
+        hidden: int = 512,
+        num_layers: int = 2,
+        heads: int = 8,
+        dropout: float = 0.2,
+        hidden_multiplier: float = 1.0,
+    ):
         super().__init__()
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -132,7 +160,9 @@ class HeterophilyNet(nn.Module):
         self.input = nn.Linear(in_feats, hidden)
         self.dropout = nn.Dropout(dropout)
         width = int(hidden * hidden_multiplier)
-        self.blocks = nn.ModuleList(_ResidualBlock(model, hidden, width, heads, dropout) for _ in range(num_layers))
+        self.blocks = nn.ModuleList(
+            _ResidualBlock(model, hidden, width, heads, dropout) for _ in range(num_layers)
+        )
         self.norm = nn.LayerNorm(hidden)
         self.output = nn.Linear(hidden, 1 if num_classes == 2 else num_classes)
 
@@ -163,25 +193,35 @@ class SplitResult:
     seconds: float
 
 
-def train_split(model: HeterophilyNet, data, *, steps: int = 1000, lr: float = 3e-5, eval_every: int = 1,
-                seed: int | None = 0) -> SplitResult:
-    r"""Train ``model`` on ``data`` (a :class:`gnnbook.datasets.NodeDataset`: one split) as the paper
-    does: full batch, Adam with learning rate ``lr`` and no weight decay, ``steps`` steps, minimising
+def train_split(
+    model: HeterophilyNet,
+    data,
+    *,
+    steps: int = 1000,
+    lr: float = 3e-5,
+    eval_every: int = 1,
+    seed: int | None = 0,
+) -> SplitResult:
+    r"""Train ``model`` on ``data`` (a :class:`gnnbook.datasets.NodeDataset`: one split) as the
+    paper does: full batch, Adam with learning rate ``lr`` and no weight decay,
+    ``steps`` steps, minimising
 
     .. math::
 
         \mathcal{L} = -\frac{1}{|V_{\mathrm{train}}|} \sum_{i \in V_{\mathrm{train}}}
         \big( y_i \log \sigma(z_i) + (1 - y_i) \log(1 - \sigma(z_i)) \big)
 
-    for two classes (cross-entropy over the classes otherwise). Every ``eval_every`` steps (and at the
-    last) the model is scored in eval mode (no dropout) on validation and test: ROC-AUC for two
+    for two classes (cross-entropy over the classes otherwise). Every ``eval_every`` steps (and at
+    the last) the model is scored in eval mode (no dropout) on validation and test: ROC-AUC for two
     classes, accuracy otherwise. Returns the best validation score and the test score of that step
     (the paper evaluates every step). ``seed`` fixes the dropout masks; seed before building the
-    model to fix its initial weights. Used in the planned
-    heterophily chapter and ``bench/reproduce_heterophily.py``.
+    model to fix its initial weights. Used in the planned heterophily chapter and
+    ``bench/reproduce_heterophily.py``.
     """
     if steps < 1 or eval_every < 1:
-        raise ValueError(f"steps and eval_every must be positive, got steps={steps}, eval_every={eval_every}")
+        raise ValueError(
+            f"steps and eval_every must be positive, got steps={steps}, eval_every={eval_every}"
+        )
     if seed is not None:
         torch.manual_seed(seed)
     binary = model.output.out_features == 1

@@ -4,6 +4,7 @@ Colab's current torch cannot import DGL, so a chapter asks for them through :fun
 and runs the gnnbook path, with a visible note, when they are missing. Packages that only some
 functions need (scipy, tqdm: the ``[data]`` extra) are imported through :func:`require`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,13 +17,17 @@ WHY = {
 
 
 def optional_import(name: str, *, quiet: bool = False):
-    """Import ``name`` or return ``None``; unless ``quiet``, say in one line why a cell will skip."""
+    """Import ``name`` or return ``None``; unless ``quiet``, say in one line
+    why a cell will skip."""
     try:
         return importlib.import_module(name)
     except Exception as error:  # DGL raises more than ImportError on a torch it does not support
         if not quiet:
             reason = WHY.get(name, f"{type(error).__name__}: {error}")
-            print(f"Note: {name} is not available here, so its comparison cells are skipped. {reason}.")
+            print(
+                f"Note: {name} is not available here, so its comparison cells are skipped. "
+                f"{reason}."
+            )
         return None
 
 
@@ -32,5 +37,7 @@ def require(name: str, extra: str):
     try:
         return importlib.import_module(name)
     except ImportError as error:
-        raise ImportError(f'{name} is not installed, and this function needs it: pip install "gnnbook[{extra}]" '
-                          f"(or pip install {name.split('.')[0]})") from error
+        raise ImportError(
+            f'{name} is not installed, and this function needs it: pip install "gnnbook[{extra}]" '
+            f"(or pip install {name.split('.')[0]})"
+        ) from error

@@ -1,4 +1,5 @@
-r"""Positional and structural encodings for graph transformers (chapter "From masked to full attention").
+r"""Positional and structural encodings for graph transformers (chapter "From
+masked to full attention").
 
 Full attention sees a set of nodes, not a graph: these functions give every node a vector that says
 where it sits. Both are computed densely in float64 (an :math:`N \times N` matrix), which suits the
@@ -10,6 +11,7 @@ book's graphs (up to a few thousand nodes); concatenate them to the node feature
 * :func:`random_walk_pe` -- the probability of returning to a node after 1, ..., k random-walk steps
   (Dwivedi et al., 2022): no ambiguity at all.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -41,7 +43,9 @@ def _homogeneous(graph, what: str) -> Graph:
 def _counts(g: Graph) -> torch.Tensor:
     """Dense ``(N, N)`` float64 matrix with :math:`A_{uv}` = the number of edges :math:`u \to v`."""
     A = torch.zeros(g.num_nodes, g.num_nodes, dtype=F64)
-    return A.index_put_((g.src.cpu(), g.dst.cpu()), torch.ones(g.num_edges, dtype=F64), accumulate=True)
+    return A.index_put_(
+        (g.src.cpu(), g.dst.cpu()), torch.ones(g.num_edges, dtype=F64), accumulate=True
+    )
 
 
 def random_walk_pe(graph, k) -> torch.Tensor:
@@ -51,9 +55,10 @@ def random_walk_pe(graph, k) -> torch.Tensor:
     :math:`A_{uv}` counts the edges :math:`u \to v` and :math:`D` holds the out-degrees, so
     :math:`P_{uv}` is the probability that a walker at :math:`u` steps to :math:`v`;
     :math:`(P^t)_{ii}` is the probability of being back at :math:`i` after :math:`t` steps. A node
-    without out-edges has a zero row (its walk stops). This is ``dgl.random_walk_pe(g, k)`` and PyG's
-    ``AddRandomWalkPE(k)`` (on a multigraph PyG counts a duplicated edge in the degree but not in
-    :math:`A`; here, as in DGL, it counts in both). Returns ``(N, k)`` float64 on the graph's device.
+    without out-edges has a zero row (its walk stops). This is ``dgl.random_walk_pe(g, k)`` and
+    PyG's ``AddRandomWalkPE(k)`` (on a multigraph PyG counts a duplicated edge in the degree but not
+    in :math:`A`; here, as in DGL, it counts in both). Returns ``(N, k)`` float64
+    on the graph's device.
 
     Examples:
         >>> import torch
@@ -90,8 +95,8 @@ def laplacian_pe(graph, k, *, return_eigval: bool = False):
     **Sign convention.** An eigenvector is defined only up to sign: each column is returned with its
     largest-magnitude entry positive (among entries of equal magnitude, the one with the lowest node
     id). Inside a repeated eigenvalue the basis itself is arbitrary; only the projector
-    :math:`\sum_t u_t u_t^\top` over the eigenspace is determined. In training one flips the signs at
-    random (:func:`random_sign_flip`) so that a model cannot rely on them.
+    :math:`\sum_t u_t u_t^\top` over the eigenspace is determined. In training one flips the signs
+    at random (:func:`random_sign_flip`) so that a model cannot rely on them.
 
     **Small graphs.** A graph of :math:`N \le k` nodes has only :math:`N - 1` non-trivial
     eigenvectors: the remaining columns are zeros (and their eigenvalues ``nan``).
@@ -104,27 +109,30 @@ def laplacian_pe(graph, k, *, return_eigval: bool = False):
     g = _homogeneous(graph, "laplacian_pe")
     A = _counts(g).fill_diagonal_(0)
     if not torch.equal(A, A.T):
-        raise ValueError("laplacian_pe needs an undirected graph (every edge u -> v with its v -> u, as often); "
-                         "add the reversed edges first")
+        raise ValueError(
+            "laplacian_pe needs an undirected graph (every edge u -> v with its v -> u, as often); "
+            "add the reversed edges first"
+        )
     n = g.num_nodes
-    scale = A.sum(1).rsqrt().nan_to_num(posinf=0.0)                  # D^{-1/2}, 0 for isolated nodes
+    scale = A.sum(1).rsqrt().nan_to_num(posinf=0.0)  # D^{-1/2}, 0 for isolated nodes
     L = torch.eye(n, dtype=F64) - scale[:, None] * A * scale[None, :]
-    eigval, eigvec = torch.linalg.eigh(L)                              # ascending
+    eigval, eigvec = torch.linalg.eigh(L)  # ascending
     found = max(min(k, n - 1), 0)
-    vectors = eigvec[:, 1:found + 1]
+    vectors = eigvec[:, 1 : found + 1]
     pe = torch.zeros(n, k, dtype=F64)
     pe[:, :found] = vectors * _signs(vectors)
     values = torch.full((k,), float("nan"), dtype=F64)
-    values[:found] = eigval[1:found + 1]
+    values[:found] = eigval[1 : found + 1]
     pe, values = pe.to(g.device), values.to(g.device)
     return (pe, values) if return_eigval else pe
 
 
 def _signs(vectors: torch.Tensor) -> torch.Tensor:
-    """``(1, k)`` signs that make each column's largest-magnitude entry (lowest node id on ties) positive."""
+    """``(1, k)`` signs that make each column's largest-magnitude entry (lowest
+    node id on ties) positive."""
     size = vectors.abs()
     largest = size >= size.amax(0, keepdim=True) - SIGN_TIE
-    first = largest.int().argmax(0)                                    # first row holding a largest entry
+    first = largest.int().argmax(0)  # first row holding a largest entry
     return torch.where(vectors.gather(0, first[None]) < 0, -1.0, 1.0).to(vectors.dtype)
 
 
@@ -136,6 +144,8 @@ def random_sign_flip(pe: torch.Tensor, generator: torch.Generator | None = None)
     ``(N, k)``; ``generator`` makes the draw reproducible. Chapter "From masked to full attention".
     """
     if not isinstance(pe, torch.Tensor) or pe.dim() != 2:
-        raise ValueError(f"pe must be a 2-D tensor (nodes, k), got {getattr(pe, 'shape', type(pe).__name__)}")
+        raise ValueError(
+            f"pe must be a 2-D tensor (nodes, k), got {getattr(pe, 'shape', type(pe).__name__)}"
+        )
     signs = torch.randint(0, 2, (pe.shape[1],), generator=generator).to(pe.device, pe.dtype) * 2 - 1
     return pe * signs

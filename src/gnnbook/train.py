@@ -1,4 +1,5 @@
-r"""Full-batch node classification, as chapter "Attention on real graphs" trains GCN, GraphSAGE and GAT.
+r"""Full-batch node classification, as chapter "Attention on real graphs" trains GCN,
+GraphSAGE and GAT.
 
 The loss is cross-entropy over the training nodes, with logits :math:`z_i`,
 
@@ -11,6 +12,7 @@ minimised by Adam with weight decay; early stopping follows the GAT paper (VeliÄ
 Masks are boolean tensors, one entry per node (``mask.bool()`` turns a 0/1 tensor into one): an
 integer tensor would index nodes by number, so it is refused rather than read as a list of ids.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,17 +45,29 @@ def _mask(mask, num_nodes: int, name: str) -> torch.Tensor:
     """``mask``, checked: a bool tensor of shape ``(num_nodes,)`` that selects at least one node."""
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
         got = f"dtype {mask.dtype}" if isinstance(mask, torch.Tensor) else type(mask).__name__
-        raise TypeError(f"{name} must be a bool tensor with one entry per node, got {got}: "
-                        f"a 0/1 tensor becomes one with {name}.bool() (integer tensors would index nodes by number)")
+        raise TypeError(
+            f"{name} must be a bool tensor with one entry per node, got {got}: "
+            f"a 0/1 tensor becomes one with {name}.bool() (integer tensors would index nodes by "
+            "number)"
+        )
     if mask.shape != (num_nodes,):
-        raise ValueError(f"{name} must have shape ({num_nodes},), one entry per node, got {tuple(mask.shape)}")
+        raise ValueError(
+            f"{name} must have shape ({num_nodes},), one entry per node, got {tuple(mask.shape)}"
+        )
     if not bool(mask.any()):
-        raise ValueError(f"{name} selects no node: a loss or accuracy over an empty set of nodes is undefined")
+        raise ValueError(
+            f"{name} selects no node: a loss or accuracy over an empty set of nodes is undefined"
+        )
     return mask
 
 
-def accuracy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None, *,
-             name: str = "mask") -> float:
+def accuracy(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    *,
+    name: str = "mask",
+) -> float:
     """Fraction of nodes (those in the bool ``mask``, else all) whose largest logit is their label.
 
     ``name`` is what errors call the mask (``evaluate`` passes ``"val_mask"``, say)."""
@@ -66,24 +80,39 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | No
 
 
 def _check_data(data) -> None:
-    """Check ``data``'s labels (integer, one per node), features (finite), masks (bool, one per node,
-    not empty) and the labels they select (classes in ``[0, num_classes)``), naming the culprit."""
+    """Check ``data``'s labels (integer, one per node), features (finite), masks (bool, one per
+    node, not empty) and the labels they select (classes in ``[0,
+    num_classes)``), naming the culprit."""
     labels = data.labels
-    if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32, torch.int16,
-                                                                    torch.int8, torch.uint8):
+    if not isinstance(labels, torch.Tensor) or labels.dtype not in (
+        torch.int64,
+        torch.int32,
+        torch.int16,
+        torch.int8,
+        torch.uint8,
+    ):
         got = f"dtype {labels.dtype}" if isinstance(labels, torch.Tensor) else type(labels).__name__
-        raise TypeError(f"labels must be an integer tensor of class ids, got {got} (use labels.long())")
+        raise TypeError(
+            f"labels must be an integer tensor of class ids, got {got} (use labels.long())"
+        )
     if labels.dim() != 1 or labels.shape[0] != data.features.shape[0]:
-        raise ValueError(f"labels must have shape ({data.features.shape[0]},), one class id per node, "
-                         f"got {tuple(labels.shape)}")
-    features = data.features.coalesce() if data.features.is_sparse else data.features
-    stored = features.values() if features.is_sparse else features  # a sparse zero is finite
-    if not bool(torch.isfinite(stored).all()):  # cheap test first: fit checks every epoch
-        features = features.to_dense()
-        bad = (~torch.isfinite(features)).nonzero()
-        node, feature = bad[0].tolist()
-        raise ValueError(f"features[{node}, {feature}] = {features[node, feature].item()}: features must be "
-                         f"finite ({bad.shape[0]} NaN/Inf value(s) in all); fill or drop them before training")
+        raise ValueError(
+            f"labels must have shape ({data.features.shape[0]},), one class id per node, "
+            f"got {tuple(labels.shape)}"
+        )
+    features = data.features
+    if features.is_sparse:  # only the stored entries can be NaN/Inf; check them where they sit
+        features = features.coalesce()
+        values, where = features.values(), features.indices().t()
+    else:
+        values, where = features, None
+    bad = (~torch.isfinite(values)).nonzero()
+    if bad.numel():
+        node, feature = (where[bad[0, 0]] if where is not None else bad[0]).tolist()
+        raise ValueError(
+            f"features[{node}, {feature}] = {values[tuple(bad[0])].item()}: features must "
+            f"be finite ({bad.shape[0]} NaN/Inf value(s) in all); fill or drop them before training"
+        )
     n = data.labels.shape[0]
     for split in ("train", "val", "test"):
         _mask(getattr(data, f"{split}_mask"), n, f"{split}_mask")
@@ -92,8 +121,10 @@ def _check_data(data) -> None:
         bad = (mask & ((data.labels < 0) | (data.labels >= data.num_classes))).nonzero().flatten()
         if bad.numel():
             k = int(bad[0])
-            raise ValueError(f"labels[{k}] = {int(data.labels[k])} is not a class in [0, {data.num_classes}), "
-                             f"yet node {k} is in {split}_mask ({bad.numel()} such node(s))")
+            raise ValueError(
+                f"labels[{k}] = {int(data.labels[k])} is not a class in [0, {data.num_classes}), "
+                f"yet node {k} is in {split}_mask ({bad.numel()} such node(s))"
+            )
 
 
 def _model_device(model: torch.nn.Module) -> torch.device:
@@ -150,7 +181,11 @@ def fit(
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{arg} must be a non-negative int, got {value!r}")
     for arg, value in (("lr", lr), ("weight_decay", weight_decay)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0 <= value < math.inf
+        ):
             raise ValueError(f"{arg} must be a finite non-negative number, got {value!r}")
     _check_data(data)
     if seed is not None:
@@ -174,8 +209,10 @@ def fit(
         if not (math.isfinite(loss.item()) and all(bool(torch.isfinite(g).all()) for g in grads)):
             if progress:
                 bar.close()
-            raise FloatingPointError(f"at epoch {epoch} the training loss ({loss.item()}) or its gradient is not "
-                                     f"finite: the model diverged (try a lower learning rate than lr={lr})")
+            raise FloatingPointError(
+                f"at epoch {epoch} the training loss ({loss.item()}) or its gradient is not "
+                f"finite: the model diverged (try a lower learning rate than lr={lr})"
+            )
         optimizer.step()
 
         scores = evaluate(model, data)
@@ -190,7 +227,10 @@ def fit(
             if acc_ok and loss_ok:
                 history.best_epoch = epoch
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            best_acc, best_loss = max(best_acc, scores["val_acc"]), min(best_loss, scores["val_loss"])
+            best_acc, best_loss = (
+                max(best_acc, scores["val_acc"]),
+                min(best_loss, scores["val_loss"]),
+            )
             waited = 0
         else:
             waited += 1

@@ -1,5 +1,5 @@
-r"""Interactive attention figures that need no kernel: HTML + JavaScript recomputing attention in the
-browser.
+r"""Interactive attention figures that need no kernel: HTML + JavaScript recomputing attention in
+the browser.
 
 :func:`interactive_attention` embeds the layers' weights, the node features and the graph in one
 self-contained HTML fragment (inline SVG, no CDN, no external file or font). Its script
@@ -10,8 +10,9 @@ The page's JSON is :data:`PAGE_SCHEMA`; its drawing constants are
 :data:`gnnbook.attention_model.STYLE`, the same as :mod:`gnnbook.draw`'s.
 
 This module is the browser view of :mod:`gnnbook.attention_model`; :mod:`gnnbook.widgets` is the
-kernel view. Chapters "GAT" and "The Q/K/V analogy".
+kernel view, and shows this figure where there is no kernel. Chapter "The Q/K/V analogy".
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -56,9 +57,23 @@ KIND_NAMES = {key: kind.label for key, kind in KINDS.items()}
 
 # The model's names are re-exported: chapters and older code import them from here.
 __all__ = [
-    "KINDS", "KIND_NAMES", "PAGE_SCHEMA", "RANGES", "Controls", "InteractiveAttention", "attention_for_controls",
-    "attention_from_params", "controlled_layer", "default_features", "derive_layers", "embed_json",
-    "interactive_attention", "layer_kind", "layers_from_params", "make_layers", "perturbation_direction",
+    "KINDS",
+    "KIND_NAMES",
+    "PAGE_SCHEMA",
+    "RANGES",
+    "Controls",
+    "InteractiveAttention",
+    "attention_for_controls",
+    "attention_from_params",
+    "controlled_layer",
+    "default_features",
+    "derive_layers",
+    "embed_json",
+    "interactive_attention",
+    "layer_kind",
+    "layers_from_params",
+    "make_layers",
+    "perturbation_direction",
     "pick_head",
 ]
 
@@ -67,14 +82,32 @@ _vector = {"type": "array", "items": {"type": "number"}}
 _nullable = lambda schema: {"anyOf": [schema, {"type": "null"}]}  # noqa: E731
 
 #: The JSON an interactive figure carries in its ``<script class="gnnbook-params">`` block (JSON
-#: Schema). ``attention.js`` reads nothing else; ``tests/test_web.py`` checks every figure against it.
-#: Edge ``k`` is ``src[k] -> dst[k]``; ``feat`` is ``(n, in_feats)``; per kind, ``Ws`` is
-#: ``(heads * out_feats, in_feats)`` (``z = W h + b``, head ``h`` owns rows ``h*F .. h*F+F-1``) and each
-#: attention vector named in ``kind_info[kind].vectors`` is ``(heads, out_feats)``.
+#: Schema). ``attention.js`` reads nothing else; ``tests/test_web.py`` checks every figure against
+#: it. Edge ``k`` is ``src[k] -> dst[k]``; ``feat`` is ``(n, in_feats)``; per kind, ``Ws`` is
+#: ``(heads * out_feats, in_feats)`` (``z = W h + b``, head ``h`` owns rows ``h*F .. h*F+F-1``) and
+#: each attention vector named in ``kind_info[kind].vectors`` is ``(heads, out_feats)``.
 PAGE_SCHEMA = {
     "type": "object",
-    "required": ["version", "n", "src", "dst", "labels", "pos", "heads", "out_feats", "in_feats", "feat",
-                 "direction", "kinds", "kind_info", "cmap", "vmax", "style", "ranges", "init"],
+    "required": [
+        "version",
+        "n",
+        "src",
+        "dst",
+        "labels",
+        "pos",
+        "heads",
+        "out_feats",
+        "in_feats",
+        "feat",
+        "direction",
+        "kinds",
+        "kind_info",
+        "cmap",
+        "vmax",
+        "style",
+        "ranges",
+        "init",
+    ],
     "additionalProperties": False,
     "properties": {
         "version": {"const": 2},
@@ -82,54 +115,84 @@ PAGE_SCHEMA = {
         "src": {"type": "array", "items": {"type": "integer", "minimum": 0}},
         "dst": {"type": "array", "items": {"type": "integer", "minimum": 0}},
         "labels": {"type": "array", "items": {"type": "string"}},
-        "pos": {"type": "array", "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}},
+        "pos": {
+            "type": "array",
+            "items": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        },
         "heads": {"type": "integer", "minimum": 1},
         "out_feats": {"type": "integer", "minimum": 1},
         "in_feats": {"type": "integer", "minimum": 1},
         "feat": _matrix,
         "direction": _vector,
         "kinds": {
-            "type": "object", "minProperties": 1,
+            "type": "object",
+            "minProperties": 1,
             "propertyNames": {"enum": list(KINDS)},
             "additionalProperties": {
-                "type": "object", "required": ["Ws", "bs", "Wd", "bd", "slope"],
-                "properties": {"Ws": _matrix, "bs": _nullable(_vector), "Wd": _nullable(_matrix),
-                               "bd": _nullable(_vector), "slope": {"type": "number"}},
+                "type": "object",
+                "required": ["Ws", "bs", "Wd", "bd", "slope"],
+                "properties": {
+                    "Ws": _matrix,
+                    "bs": _nullable(_vector),
+                    "Wd": _nullable(_matrix),
+                    "bd": _nullable(_vector),
+                    "slope": {"type": "number"},
+                },
                 "additionalProperties": _matrix,  # the attention vectors, (heads, out_feats)
             },
         },
         "kind_info": {
             "type": "object",
             "additionalProperties": {
-                "type": "object", "required": ["label", "vectors", "controls"], "additionalProperties": False,
-                "properties": {"label": {"type": "string"}, "vectors": {"type": "array", "items": {"type": "string"}},
-                               "controls": {"type": "array", "items": {"enum": ["scale", "slope"]}}},
+                "type": "object",
+                "required": ["label", "vectors", "controls"],
+                "additionalProperties": False,
+                "properties": {
+                    "label": {"type": "string"},
+                    "vectors": {"type": "array", "items": {"type": "string"}},
+                    "controls": {"type": "array", "items": {"enum": ["scale", "slope"]}},
+                },
             },
         },
-        "cmap": {"type": "array", "items": {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3},
-                 "minItems": 2},
+        "cmap": {
+            "type": "array",
+            "items": {"type": "array", "items": {"type": "number"}, "minItems": 3, "maxItems": 3},
+            "minItems": 2,
+        },
         "vmax": _nullable({"type": "number", "exclusiveMinimum": 0}),
         "style": {"type": "object", "required": list(STYLE)},
         "ranges": {"type": "object", "required": list(RANGES)},
         "init": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "required": [f.name for f in dataclasses.fields(Controls)],
-            "properties": {"node": {"type": "integer"}, "head": {"anyOf": [{"type": "integer"}, {"const": "mean"}]},
-                           "kind": {"enum": list(KINDS)}, "slope": {"type": "number"},
-                           "scale": {"type": "number", "minimum": 0}, "perturb_node": _nullable({"type": "integer"}),
-                           "perturb": {"type": "number"}},
+            "properties": {
+                "node": {"type": "integer"},
+                "head": {"anyOf": [{"type": "integer"}, {"const": "mean"}]},
+                "kind": {"enum": list(KINDS)},
+                "slope": {"type": "number"},
+                "scale": {"type": "number", "minimum": 0},
+                "perturb_node": _nullable({"type": "integer"}),
+                "perturb": {"type": "number"},
+            },
         },
     },
 }
 
-_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def embed_json(value) -> str:
-    """``value`` as JSON that is safe inside an HTML ``<script>`` element: ``<``, ``>``, ``&``, U+2028 and
-    U+2029 are written as ``\\uXXXX`` escapes (the same string to a JSON parser), so no label such as
-    ``</script>`` or ``<!--`` can end the element or change how the HTML parser reads it. NaN and
-    infinity are refused (they are not JSON)."""
+    """``value`` as JSON that is safe inside an HTML ``<script>`` element: ``<``, ``>``, ``&``,
+    U+2028 and U+2029 are written as ``\\uXXXX`` escapes (the same string to a JSON parser), so no
+    label such as ``</script>`` or ``<!--`` can end the element or change how the HTML parser reads
+    it. NaN and infinity are refused (they are not JSON)."""
     text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     return "".join(_JSON_ESCAPES.get(c, c) for c in text)
 
@@ -143,8 +206,13 @@ def attention_from_params(params: dict, state) -> np.ndarray:
     only by its embedded JSON: rebuilds the layers (:func:`layers_from_params`) and runs them."""
     graph = Graph(torch.tensor(params["src"]), torch.tensor(params["dst"]), params["n"])
     state = Controls.of(state)
-    alpha = attention_for_controls(graph, layers_from_params(params), torch.tensor(params["feat"], dtype=torch.float64),
-                                   state, direction=torch.tensor(params["direction"], dtype=torch.float64))
+    alpha = attention_for_controls(
+        graph,
+        layers_from_params(params),
+        torch.tensor(params["feat"], dtype=torch.float64),
+        state,
+        direction=torch.tensor(params["direction"], dtype=torch.float64),
+    )
     return pick_head(alpha, state.head).numpy()
 
 
@@ -154,8 +222,17 @@ class InteractiveAttention:
     ``.params`` is the embedded JSON (:data:`PAGE_SCHEMA`); :meth:`attention` is what the browser
     computes, in Python."""
 
-    def __init__(self, graph: Graph, layers: dict, feat: torch.Tensor, direction: torch.Tensor, init: Controls,
-                 params: dict, figure_id: str, title: str):
+    def __init__(
+        self,
+        graph: Graph,
+        layers: dict,
+        feat: torch.Tensor,
+        direction: torch.Tensor,
+        init: Controls,
+        params: dict,
+        figure_id: str,
+        title: str,
+    ):
         self.graph, self.layers, self.feat, self.direction = graph, layers, feat, direction
         self.init, self.params, self.id, self.title = init, params, figure_id, title
         self.html = _render(self)
@@ -163,9 +240,12 @@ class InteractiveAttention:
     def attention(self, controls=None, all_heads: bool = False, **changes) -> np.ndarray:
         """α per edge for a control state (default the figure's initial one, updated by ``changes``;
         a dict such as the browser's ``data-state`` works): ``(E,)`` for the state's head (or mean),
-        ``(E, H)`` with ``all_heads``. Runs the real layers in float64 (:func:`attention_for_controls`)."""
+        ``(E, H)`` with ``all_heads``. Runs the real layers in float64
+        (:func:`attention_for_controls`)."""
         state = Controls.of(self.init if controls is None else controls, **changes)
-        alpha = attention_for_controls(self.graph, self.layers, self.feat, state, direction=self.direction)
+        alpha = attention_for_controls(
+            self.graph, self.layers, self.feat, state, direction=self.direction
+        )
         return (alpha if all_heads else pick_head(alpha, state.head)).numpy()
 
     def _repr_html_(self) -> str:
@@ -174,28 +254,41 @@ class InteractiveAttention:
     def __repr__(self) -> str:
         kinds = ", ".join(self.params["kinds"])
         p = self.params
-        return f"<InteractiveAttention {self.id}: {p['n']} nodes, {len(p['src'])} edges, kinds {kinds}>"
+        return (
+            f"<InteractiveAttention {self.id}: {p['n']} nodes, {len(p['src'])} edges, kinds "
+            f"{kinds}>"
+        )
 
 
 def _control(fid: str, name: str, text: str, field: str, hidden: bool = False) -> str:
-    """One labelled control; ``field`` is its ``<select>`` or ``<input>`` (with ``id="{fid}-{name}"``)."""
-    return (f'<div class="ga-ctl"{" hidden" if hidden else ""}><label for="{fid}-{name}">{text}</label>'
-            f"{field}</div>")
+    """One labelled control; ``field`` is its ``<select>`` or ``<input>`` (with
+    ``id="{fid}-{name}"``)."""
+    return (
+        f'<div class="ga-ctl"{" hidden" if hidden else ""}><label for="{fid}-{name}">{text}</label>'
+        f"{field}</div>"
+    )
 
 
 def _slider(fid: str, name: str, value: float) -> str:
     lo, hi, step = RANGES[name]
-    return (f'<span class="ga-slider"><input type="range" id="{fid}-{name}" data-control="{name}" min="{lo}" '
-            f'max="{hi}" step="{step}" value="{value}"><output data-show="{name}" for="{fid}-{name}"></output></span>')
+    return (
+        f'<span class="ga-slider"><input type="range" id="{fid}-{name}" data-control="{name}" '
+        f'min="{lo}" max="{hi}" step="{step}" value="{value}"><output data-show="{name}" '
+        f'for="{fid}-{name}"></output></span>'
+    )
 
 
 def _controls_html(fig: InteractiveAttention) -> str:
     fid, p, init = fig.id, fig.params, fig.init
-    node_opts = "".join(f'<option value="{v}"{" selected" if v == init.node else ""}>{_html.escape(label)}</option>'
-                        for v, label in enumerate(p["labels"]))
+    node_opts = "".join(
+        f'<option value="{v}"{" selected" if v == init.node else ""}>{_html.escape(label)}</option>'
+        for v, label in enumerate(p["labels"])
+    )
     head_opts = "".join(f'<option value="{h}">{h}</option>' for h in range(p["heads"]))
     head_opts += '<option value="mean">mean of heads</option>' if p["heads"] > 1 else ""
-    kind_opts = "".join(f'<option value="{k}">{_html.escape(KINDS[k].label)}</option>' for k in p["kinds"])
+    kind_opts = "".join(
+        f'<option value="{k}">{_html.escape(KINDS[k].label)}</option>' for k in p["kinds"]
+    )
     select = lambda name, opts: f'<select id="{fid}-{name}" data-control="{name}">{opts}</select>'  # noqa: E731
     return (
         _control(fid, "node", "node", select("node", node_opts))
@@ -205,8 +298,8 @@ def _controls_html(fig: InteractiveAttention) -> str:
         + _control(fid, "scale", "scale of a (1/temperature)", _slider(fid, "scale", init.scale))
         + f'<div class="ga-ctl ga-wide"><label for="{fid}-perturb_node">perturb neighbour</label>'
         + select("perturb_node", "")
-        + f'<label for="{fid}-perturb">by<span class="ga-sr"> (how far the chosen neighbour\'s features move)'
-        + "</span></label>" + _slider(fid, "perturb", init.perturb) + "</div>"
+        + f'<label for="{fid}-perturb">by<span class="ga-sr"> (how far the chosen neighbour\'s '
+        "features move)" + "</span></label>" + _slider(fid, "perturb", init.perturb) + "</div>"
     )
 
 
@@ -215,27 +308,33 @@ def _style_variables(fid: str) -> str:
     names = ("node", "node_edge", "neighbour", "focus", "focus_edge", "perturbed", "faded_colour")
     light = "".join(f"--ga-{n.replace('_', '-')}:{STYLE[n]};" for n in names)
     dark = f"--ga-faded-colour:{STYLE['faded_colour_dark']};"
-    return (f"#{fid}{{{light}}}"
-            f'html[data-theme="dark"] #{fid},body[data-jp-theme-light="false"] #{fid}{{{dark}}}')
+    return (
+        f"#{fid}{{{light}}}"
+        f'html[data-theme="dark"] #{fid},body[data-jp-theme-light="false"] #{fid}{{{dark}}}'
+    )
 
 
 def _render(fig: InteractiveAttention) -> str:
     fid = fig.id
     css = _style_variables(fid) + _asset("attention.css").replace("__FIGURE_ID__", fid)
     js = _asset("attention.js").replace("__FIGURE_ID__", fid)
-    title = f'<div class="ga-title" id="{fid}-caption">{_html.escape(fig.title)}</div>' if fig.title else ""
+    title = (
+        f'<div class="ga-title" id="{fid}-caption">{_html.escape(fig.title)}</div>'
+        if fig.title
+        else ""
+    )
     return (
         f'<div class="gnnbook-attention" id="{fid}"><style>{css}</style>{title}'
         f'<div class="ga-controls">{_controls_html(fig)}</div>'
-        f'<div class="ga-svg"><p class="ga-nojs">This interactive figure runs in JavaScript, which is off or '
-        f"blocked here (in Jupyter: trust the notebook).</p></div>"
+        '<div class="ga-svg"><p class="ga-nojs">This interactive figure runs in JavaScript, which '
+        f"is off or blocked here (in Jupyter: trust the notebook).</p></div>"
         f'<div class="ga-info" aria-live="polite"></div>'
         f'<script type="application/json" class="gnnbook-params">{embed_json(fig.params)}</script>'
         f"<script>{js}</script></div>"
     )
 
 
-# --- checking the inputs, then building the page's parameters ----------------------------------------
+# --- checking the inputs, then building the page's parameters -----------------------------------
 def _require_finite(name: str, tensor: torch.Tensor) -> None:
     if not torch.isfinite(tensor).all():
         raise ValueError(f"{name} must be finite; it holds NaN or infinity")
@@ -244,7 +343,11 @@ def _require_finite(name: str, tensor: torch.Tensor) -> None:
 def _number(name: str, value, *, minimum: float | None = None, allow_none: bool = False):
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(float(value))
+    ):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if minimum is not None and float(value) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
@@ -254,7 +357,11 @@ def _number(name: str, value, *, minimum: float | None = None, allow_none: bool 
 def _node_id(name: str, value, n: int, allow_none: bool = False):
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) < n:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= int(value) < n
+    ):
         raise ValueError(f"{name} must be a node id in 0..{n - 1}, got {value!r}")
     return int(value)
 
@@ -268,7 +375,9 @@ def _checked_layers(layer) -> dict:
         for key, lay in layers.items():
             kind_of(key)
             if layer_kind(lay) != key:
-                raise ValueError(f"layer[{key!r}] must be a {KINDS[key].classes[0]}, got {type(lay).__name__}")
+                raise ValueError(
+                    f"layer[{key!r}] must be a {KINDS[key].classes[0]}, got {type(lay).__name__}"
+                )
     else:
         layer_kind(layer)
         layers = None
@@ -277,7 +386,9 @@ def _checked_layers(layer) -> dict:
             _require_finite(f"layer {key}'s {pname}", value.detach())
     shapes = {heads_and_feats(lay) for lay in (layers or {"": layer}).values()}
     if len(shapes) != 1:
-        raise ValueError(f"layer: all layers need the same (num_heads, out_feats), got {sorted(shapes)}")
+        raise ValueError(
+            f"layer: all layers need the same (num_heads, out_feats), got {sorted(shapes)}"
+        )
     return layers if layers is not None else derive_layers(layer)
 
 
@@ -285,19 +396,31 @@ def _checked_features(feat, graph: Graph, layers: dict) -> torch.Tensor:
     feat = torch.as_tensor(feat).detach().to("cpu", torch.float64)
     in_feats = {in_feats_of(lay) for lay in layers.values()}
     width = in_feats.pop() if len(in_feats) == 1 else None
-    if feat.dim() != 2 or feat.shape[0] != graph.num_nodes or (width is not None and feat.shape[1] != width):
-        raise ValueError(f"feat must have shape (N={graph.num_nodes}, in_feats={width}), got {tuple(feat.shape)}")
+    if (
+        feat.dim() != 2
+        or feat.shape[0] != graph.num_nodes
+        or (width is not None and feat.shape[1] != width)
+    ):
+        raise ValueError(
+            f"feat must have shape (N={graph.num_nodes}, in_feats={width}), got {tuple(feat.shape)}"
+        )
     _require_finite("feat", feat)
     return feat
 
 
-def _checked_controls(graph: Graph, layers: dict, first, node, head, kind, slope, scale, perturb_node, perturb):
+def _checked_controls(
+    graph: Graph, layers: dict, first, node, head, kind, slope, scale, perturb_node, perturb
+):
     n = graph.num_nodes
     node = _node_id("node", node, n)
     num_heads = heads_and_feats(first)[0]
     if head is None or head == "mean":
         head = "mean"
-    elif isinstance(head, bool) or not isinstance(head, numbers.Integral) or not 0 <= int(head) < num_heads:
+    elif (
+        isinstance(head, bool)
+        or not isinstance(head, numbers.Integral)
+        or not 0 <= int(head) < num_heads
+    ):
         raise ValueError(f"head must be in 0..{num_heads - 1}, 'mean' or None, got {head!r}")
     kind = kind or layer_kind(first)
     if kind not in layers:
@@ -311,22 +434,43 @@ def _checked_controls(graph: Graph, layers: dict, first, node, head, kind, slope
     nbrs = in_neighbours(graph, node)
     if perturb_node is None or perturb_node not in nbrs:
         perturb_node = nbrs[0] if nbrs else None
-    return Controls(node=node, head=head if head == "mean" else int(head), kind=kind, slope=slope, scale=scale,
-                    perturb_node=perturb_node, perturb=perturb)
+    return Controls(
+        node=node,
+        head=head if head == "mean" else int(head),
+        kind=kind,
+        slope=slope,
+        scale=scale,
+        perturb_node=perturb_node,
+        perturb=perturb,
+    )
 
 
-def _page_params(graph: Graph, layers: dict, feat, direction, init: Controls, pos, labels, cmap, vmax) -> dict:
+def _page_params(
+    graph: Graph, layers: dict, feat, direction, init: Controls, pos, labels, cmap, vmax
+) -> dict:
     num_heads, out_feats = heads_and_feats(next(iter(layers.values())))
     stops = colormap(cmap or STYLE["cmap"])
     return {
-        "version": 2, "n": graph.num_nodes, "src": graph.src.tolist(), "dst": graph.dst.tolist(), "labels": labels,
-        "pos": [[round(float(pos[v][0]), 6), round(float(pos[v][1]), 6)] for v in range(graph.num_nodes)],
-        "heads": num_heads, "out_feats": out_feats, "in_feats": int(feat.shape[1]),
-        "feat": feat.tolist(), "direction": direction.tolist(),
+        "version": 2,
+        "n": graph.num_nodes,
+        "src": graph.src.tolist(),
+        "dst": graph.dst.tolist(),
+        "labels": labels,
+        "pos": [
+            [round(float(pos[v][0]), 6), round(float(pos[v][1]), 6)] for v in range(graph.num_nodes)
+        ],
+        "heads": num_heads,
+        "out_feats": out_feats,
+        "in_feats": int(feat.shape[1]),
+        "feat": feat.tolist(),
+        "direction": direction.tolist(),
         "kinds": {k: page_params_of(lay) for k, lay in layers.items()},
         "kind_info": {k: KINDS[k].page() for k in layers},
         "cmap": [[round(float(c), 5) for c in stops(i / 10)[:3]] for i in range(11)],
-        "vmax": vmax, "style": STYLE, "ranges": RANGES, "init": dataclasses.asdict(init),
+        "vmax": vmax,
+        "style": STYLE,
+        "ranges": RANGES,
+        "init": dataclasses.asdict(init),
     }
 
 
@@ -334,7 +478,9 @@ def _checked_layout(graph: Graph, pos, node_labels, seed: int):
     n = graph.num_nodes
     pos = graph_layout(graph, seed=seed) if pos is None else pos
     try:
-        xy = torch.tensor([[float(pos[v][0]), float(pos[v][1])] for v in range(n)], dtype=torch.float64)
+        xy = torch.tensor(
+            [[float(pos[v][0]), float(pos[v][1])] for v in range(n)], dtype=torch.float64
+        )
     except (KeyError, IndexError, TypeError, ValueError):
         raise ValueError(f"pos must give (x, y) for every node 0..{n - 1}") from None
     _require_finite("pos", xy)
@@ -344,27 +490,44 @@ def _checked_layout(graph: Graph, pos, node_labels, seed: int):
     return xy.tolist(), labels
 
 
-def interactive_attention(graph, layer, feat, node: int = 0, head=0, kind: str | None = None, *,
-                          slope: float | None = None, scale: float = 1.0, perturb_node: int | None = None,
-                          perturb: float = 0.0, seed: int = 0, pos=None, node_labels=None, title: str | None = None,
-                          cmap: str | None = None, vmax: float | None = 1.0) -> InteractiveAttention:
-    r"""A self-contained HTML + JavaScript attention figure that recomputes attention in the browser.
+def interactive_attention(
+    graph,
+    layer,
+    feat,
+    node: int = 0,
+    head=0,
+    kind: str | None = None,
+    *,
+    slope: float | None = None,
+    scale: float = 1.0,
+    perturb_node: int | None = None,
+    perturb: float = 0.0,
+    seed: int = 0,
+    pos=None,
+    node_labels=None,
+    title: str | None = None,
+    cmap: str | None = None,
+    vmax: float | None = 1.0,
+) -> InteractiveAttention:
+    r"""A self-contained HTML + JavaScript attention figure that recomputes
+    attention in the browser.
 
-    Controls: node, head (or mean), attention kind (:data:`gnnbook.attention_model.KINDS`), LeakyReLU
-    slope, scale of the attention vectors (inverse temperature) and a perturbation of one of the node's
-    in-neighbours (:mod:`gnnbook.attention_model` defines each). The browser computes, in float64, the
-    same :math:`\alpha_{ij} = \operatorname{softmax}_{j \in N(i)}(s\, e_{ij})` as
+    Controls: node, head (or mean), attention kind (:data:`gnnbook.attention_model.KINDS`),
+    LeakyReLU slope, scale of the attention vectors (inverse temperature) and a perturbation of one
+    of the node's in-neighbours (:mod:`gnnbook.attention_model` defines each). The browser computes,
+    in float64, the same :math:`\alpha_{ij} = \operatorname{softmax}_{j \in N(i)}(s\, e_{ij})` as
     :func:`~gnnbook.attention_model.attention_for_controls` with the real layers, for every state.
 
     Args:
-        graph: a homogeneous :class:`gnnbook.Graph` (or DGL graph) of at most ``STYLE["max_page_nodes"]``
-            nodes (a page recomputes every edge on each move; show a node's neighbourhood instead).
+        graph: a homogeneous :class:`gnnbook.Graph` (or DGL graph) of at most
+            ``STYLE["max_page_nodes"]`` nodes (a page recomputes every edge on each move; show a
+            node's neighbourhood instead).
         layer: a ``gnnbook.nn`` GATConv, GATv2Conv or DotGATConv (the other kinds are derived with
             :func:`~gnnbook.attention_model.derive_layers`), or a mapping ``kind -> layer``.
         feat: finite node features ``(N, in_feats)``.
         node, head, kind, slope, scale, perturb_node, perturb: the initial control state (``head``:
-            an int, or ``None``/``"mean"`` for the mean over heads; ``slope`` defaults to the layer's;
-            ``kind`` to the given layer's kind; ``scale >= 0``).
+            an int, or ``None``/``"mean"`` for the mean over heads; ``slope`` defaults to the
+            layer's; ``kind`` to the given layer's kind; ``scale >= 0``).
         seed: seeds the layout and the perturbation direction.
         vmax: the α of the widest, darkest edge (default 1: an absolute scale, so a sharper softmax
             visibly thickens edges); ``None``: the largest α shown.
@@ -374,14 +537,18 @@ def interactive_attention(graph, layer, feat, node: int = 0, head=0, kind: str |
     graph = as_graph(graph)
     graph.require_homogeneous("interactive_attention")
     if graph.num_nodes > STYLE["max_page_nodes"]:
-        raise ValueError(f"graph has {graph.num_nodes} nodes; an interactive figure takes at most "
-                         f"{STYLE['max_page_nodes']}: show a node's neighbourhood (a subgraph) instead")
+        raise ValueError(
+            f"graph has {graph.num_nodes} nodes; an interactive figure takes at most "
+            f"{STYLE['max_page_nodes']}: show a node's neighbourhood (a subgraph) instead"
+        )
     if graph.num_nodes == 0:
         raise ValueError("graph has no nodes")
     layers = _checked_layers(layer)
     first = next(iter(layer.values())) if isinstance(layer, Mapping) else layer
     feat = _checked_features(feat, graph, layers)
-    init = _checked_controls(graph, layers, first, node, head, kind, slope, scale, perturb_node, perturb)
+    init = _checked_controls(
+        graph, layers, first, node, head, kind, slope, scale, perturb_node, perturb
+    )
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ValueError(f"seed must be an int, got {seed!r}")
     vmax = _number("vmax", vmax, allow_none=True)

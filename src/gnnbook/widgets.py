@@ -1,5 +1,5 @@
-r"""An ipywidgets explorer of attention: move a control, the real ``gnnbook.nn`` layer runs again and
-the drawing of :class:`gnnbook.draw.AttentionDrawing` is restyled in place.
+r"""An ipywidgets explorer of attention: move a control, the real ``gnnbook.nn`` layer runs again
+and the drawing of :class:`gnnbook.draw.AttentionDrawing` is restyled in place.
 
 This module is the kernel view of :mod:`gnnbook.attention_model` (controls, attention kinds, heads);
 :mod:`gnnbook.web` is the browser view of the same model. The state-to-attention step is the pure
@@ -12,6 +12,7 @@ explorer also carries the kernel-free figure of :func:`gnnbook.web.interactive_a
 Without ipywidgets, :func:`attention_explorer` shows a static figure and prints one line saying why.
 Chapter "GAT".
 """
+
 from __future__ import annotations
 
 import functools
@@ -34,13 +35,21 @@ from .attention_model import (
 from .draw import AttentionDrawing, draw_attention, graph_layout
 from .graph import as_graph
 
-__all__ = ["Controls", "attention_explorer", "explorer_attention", "explorer_setup"]
+__all__ = ["attention_explorer", "explorer_attention", "explorer_setup"]
 
 
-def explorer_setup(graph=None, feat=None, layers=None, *, in_feats: int = 5, out_feats: int = 4, num_heads: int = 2,
-                   seed: int = 0):
-    """``(graph, layers, feat, direction)`` the explorer works on: the toy graph, seeded features and
-    :func:`gnnbook.attention_model.make_layers` layers unless given."""
+def explorer_setup(
+    graph=None,
+    feat=None,
+    layers=None,
+    *,
+    in_feats: int = 5,
+    out_feats: int = 4,
+    num_heads: int = 2,
+    seed: int = 0,
+):
+    """``(graph, layers, feat, direction)`` the explorer works on: the toy graph, seeded features
+    and :func:`gnnbook.attention_model.make_layers` layers unless given."""
     from . import graphs
 
     graph = graphs.toy_graph() if graph is None else as_graph(graph)
@@ -53,14 +62,23 @@ def explorer_setup(graph=None, feat=None, layers=None, *, in_feats: int = 5, out
     return graph, layers, feat, perturbation_direction(feat, seed)
 
 
-def explorer_attention(state=None, graph=None, layers=None, feat=None, *, seed: int = 0, all_heads: bool = False,
-                       direction=None, **changes):
+def explorer_attention(
+    state=None,
+    graph=None,
+    layers=None,
+    feat=None,
+    *,
+    seed: int = 0,
+    all_heads: bool = False,
+    direction=None,
+    **changes,
+):
     r"""The explorer's attention for one control state, without widgets: ``(E,)`` float64 for the
     state's head (or the mean), ``(E, H)`` with ``all_heads``.
 
     ``state`` is a :class:`~gnnbook.attention_model.Controls` or a dict (updated by keyword
-    ``changes``); graph, layers and features default to :func:`explorer_setup`'s. Identical to what the
-    browser figure of :func:`gnnbook.web.interactive_attention` computes for the same state.
+    ``changes``); graph, layers and features default to :func:`explorer_setup`'s. Identical to what
+    the browser figure of :func:`gnnbook.web.interactive_attention` computes for the same state.
     """
     graph, layers, feat, default_dir = explorer_setup(graph, feat, layers, seed=seed)
     state = Controls.of(state, **changes)
@@ -75,8 +93,8 @@ def _explorer_box_class():
     import ipywidgets as W
 
     class ExplorerBox(W.VBox):
-        """The explorer's box: the widget view in a kernel, and a ``text/html`` view (the kernel-free
-        figure) for pages without one."""
+        """The explorer's box: the widget view in a kernel, and a ``text/html`` view (the
+        kernel-free figure) for pages without one."""
 
         static_html = ""
         explorer = None
@@ -117,20 +135,51 @@ def _make_controls(W, state0: Controls, graph, layers, num_heads: int) -> dict:
 
     def slider(name, text):
         lo, hi, step = RANGES[name]
-        return W.FloatSlider(value=getattr(state0, name), min=lo, max=hi, step=step, description=text,
-                             continuous_update=True, readout_format=".2f", style=style, layout=layout())
+        return W.FloatSlider(
+            value=getattr(state0, name),
+            min=lo,
+            max=hi,
+            step=step,
+            description=text,
+            continuous_update=True,
+            readout_format=".2f",
+            style=style,
+            layout=layout(),
+        )
 
-    head_options = [(str(h), h) for h in range(num_heads)] + ([("mean of heads", "mean")] if num_heads > 1 else [])
+    head_options = [(str(h), h) for h in range(num_heads)] + (
+        [("mean of heads", "mean")] if num_heads > 1 else []
+    )
     controls = {
-        "node": W.Dropdown(options=list(range(graph.num_nodes)), value=state0.node, description="node", style=style,
-                           layout=layout()),
-        "head": W.Dropdown(options=head_options, value=state0.head, description="head", style=style, layout=layout()),
-        "kind": W.ToggleButtons(options=[(KINDS[k].label, k) for k in KINDS if k in layers], value=state0.kind,
-                                description="attention", style=style),
+        "node": W.Dropdown(
+            options=list(range(graph.num_nodes)),
+            value=state0.node,
+            description="node",
+            style=style,
+            layout=layout(),
+        ),
+        "head": W.Dropdown(
+            options=head_options,
+            value=state0.head,
+            description="head",
+            style=style,
+            layout=layout(),
+        ),
+        "kind": W.ToggleButtons(
+            options=[(KINDS[k].label, k) for k in KINDS if k in layers],
+            value=state0.kind,
+            description="attention",
+            style=style,
+        ),
         "slope": slider("slope", "LeakyReLU slope"),
         "scale": slider("scale", "scale of a (1/temperature)"),
-        "perturb_node": W.Dropdown(options=in_neighbours(graph, state0.node), value=state0.perturb_node,
-                                   description="perturb neighbour", style=style, layout=layout()),
+        "perturb_node": W.Dropdown(
+            options=in_neighbours(graph, state0.node),
+            value=state0.perturb_node,
+            description="perturb neighbour",
+            style=style,
+            layout=layout(),
+        ),
         "perturb": slider("perturb", "perturb it by"),
     }
     if num_heads == 1:
@@ -148,20 +197,31 @@ class _Explorer:
         from matplotlib.figure import Figure
 
         self.graph, self.layers, self.feat, self.direction = graph, layers, feat, direction
-        self.controls = _make_controls(W, state0, graph, layers, heads_and_feats(next(iter(layers.values())))[0])
+        self.controls = _make_controls(
+            W, state0, graph, layers, heads_and_feats(next(iter(layers.values())))[0]
+        )
         self.figure = Figure(figsize=figsize, dpi=dpi)
         FigureCanvasAgg(self.figure)
         alpha = explorer_attention(state0, graph, layers, feat, direction=direction)
         self.drawing = AttentionDrawing(graph, self.figure.add_subplot(), pos, vmax=1.0)
         self.drawing.update(alpha, state0.node, state0.head, self._title(state0))
-        self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width=f"{int(figsize[0] * dpi)}px"))
+        self.image = W.Image(
+            format="png", layout=W.Layout(width="100%", max_width=f"{int(figsize[0] * dpi)}px")
+        )
         self.info = W.HTML()
         self.timings, self.alpha, self._busy = [], None, False
 
     def state(self) -> Controls:
         c = self.controls
-        return Controls(node=c["node"].value, head=c["head"].value, kind=c["kind"].value, slope=c["slope"].value,
-                        scale=c["scale"].value, perturb_node=c["perturb_node"].value, perturb=c["perturb"].value)
+        return Controls(
+            node=c["node"].value,
+            head=c["head"].value,
+            kind=c["kind"].value,
+            slope=c["slope"].value,
+            scale=c["scale"].value,
+            perturb_node=c["perturb_node"].value,
+            perturb=c["perturb"].value,
+        )
 
     @staticmethod
     def _title(st: Controls) -> str:
@@ -182,9 +242,11 @@ class _Explorer:
         self.controls["slope"].disabled = "slope" not in KINDS[st.kind].controls
         self.timings.append(time.perf_counter() - start)
         # The first draw is saved with the page, so its text must not vary between builds.
-        self.info.value = ("<small>move a control: the layer re-runs and the figure redraws</small>"
-                           if len(self.timings) == 1 else
-                           f"<small>recomputed and redrawn in {1e3 * self.timings[-1]:.0f} ms</small>")
+        self.info.value = (
+            "<small>move a control: the layer re-runs and the figure redraws</small>"
+            if len(self.timings) == 1
+            else f"<small>recomputed and redrawn in {1e3 * self.timings[-1]:.0f} ms</small>"
+        )
 
     def on_node(self, change) -> None:
         new = in_neighbours(self.graph, change["new"])
@@ -198,41 +260,69 @@ class _Explorer:
         self.redraw()
 
 
-def attention_explorer(graph=None, feat=None, layers=None, *, node: int = 0, head=0, kind: str = "gat",
-                       in_feats: int = 5, out_feats: int = 4, num_heads: int = 2, seed: int = 0, figsize=(6.4, 5.0),
-                       dpi: int = 80):
-    r"""An interactive attention figure (ipywidgets). Returns the widget box, or ``None`` after showing a
-    static figure when ipywidgets is missing.
+def attention_explorer(
+    graph=None,
+    feat=None,
+    layers=None,
+    *,
+    node: int = 0,
+    head=0,
+    kind: str = "gat",
+    in_feats: int = 5,
+    out_feats: int = 4,
+    num_heads: int = 2,
+    seed: int = 0,
+    figsize=(6.4, 5.0),
+    dpi: int = 80,
+):
+    r"""An interactive attention figure (ipywidgets). Returns the widget box, or ``None`` after
+    showing a static figure when ipywidgets is missing.
 
     Edge width and colour use the absolute scale :math:`[0, 1]`, so a sharper softmax (larger scale)
-    visibly thickens the winning edges. Each change re-runs the real layer (:func:`explorer_attention`;
-    weights set from ``seed`` by :func:`gnnbook.attention_model.make_layers` unless ``layers`` are
-    given) and restyles the drawing in place. The returned box has ``.controls`` (name -> widget),
-    ``.state()`` (the current :class:`~gnnbook.attention_model.Controls`), ``.alpha`` (the α drawn,
-    ``(E,)``) and ``.timings`` (seconds per update, compute + draw); its ``text/html`` view is the
-    kernel-free figure of :func:`gnnbook.web.interactive_attention` of the same layers.
+    visibly thickens the winning edges. Each change re-runs the real layer
+    (:func:`explorer_attention`; weights set from ``seed`` by
+    :func:`gnnbook.attention_model.make_layers` unless ``layers`` are given) and restyles the
+    drawing in place. The returned box has ``.controls`` (name -> widget), ``.state()`` (the current
+    :class:`~gnnbook.attention_model.Controls`), ``.alpha`` (the α drawn, ``(E,)``) and ``.timings``
+    (seconds per update, compute + draw); its ``text/html`` view is the kernel-free figure of
+    :func:`gnnbook.web.interactive_attention` of the same layers.
     """
-    graph, layers, feat, direction = explorer_setup(graph, feat, layers, in_feats=in_feats, out_feats=out_feats,
-                                                    num_heads=num_heads, seed=seed)
+    graph, layers, feat, direction = explorer_setup(
+        graph, feat, layers, in_feats=in_feats, out_feats=out_feats, num_heads=num_heads, seed=seed
+    )
     nbrs = in_neighbours(graph, node)
-    state0 = Controls(node=node, head=head, kind=kind, slope=0.2, scale=1.0, perturb_node=nbrs[0] if nbrs else None)
+    state0 = Controls(
+        node=node,
+        head=head,
+        kind=kind,
+        slope=0.2,
+        scale=1.0,
+        perturb_node=nbrs[0] if nbrs else None,
+    )
     try:
         import ipywidgets as W
     except ImportError:
         return _static_explorer(graph, layers, feat, direction, state0, seed)
     from .web import interactive_attention
 
-    pos = graph_layout(graph, seed=seed)  # one layout for the widget's drawing and the page's figure
+    pos = graph_layout(
+        graph, seed=seed
+    )  # one layout for the widget's drawing and the page's figure
     explorer = _Explorer(W, graph, layers, feat, direction, state0, pos, figsize, dpi)
     c = explorer.controls
-    box = _explorer_box_class()([
-        W.HBox([c["node"], c["head"]], layout=W.Layout(flex_flow="row wrap")), c["kind"],
-        W.HBox([c["slope"], c["scale"]], layout=W.Layout(flex_flow="row wrap")),
-        W.HBox([c["perturb_node"], c["perturb"]], layout=W.Layout(flex_flow="row wrap")),
-        explorer.image, explorer.info,
-    ])
-    box.static_html = interactive_attention(graph, layers, feat, node=node, head=head, kind=kind, seed=seed,
-                                           pos=pos).html
+    box = _explorer_box_class()(
+        [
+            W.HBox([c["node"], c["head"]], layout=W.Layout(flex_flow="row wrap")),
+            c["kind"],
+            W.HBox([c["slope"], c["scale"]], layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([c["perturb_node"], c["perturb"]], layout=W.Layout(flex_flow="row wrap")),
+            explorer.image,
+            explorer.info,
+        ]
+    )
+    box.static_html = interactive_attention(
+        graph, layers, feat, node=node, head=head, kind=kind, seed=seed, pos=pos
+    ).html
     box.explorer = explorer
     c["node"].observe(explorer.on_node, names="value")
     for name, widget in c.items():
@@ -245,8 +335,16 @@ def attention_explorer(graph=None, feat=None, layers=None, *, node: int = 0, hea
 def _static_explorer(graph, layers, feat, direction, state0: Controls, seed: int) -> None:
     import matplotlib.pyplot as plt
 
-    print("Note: ipywidgets is not installed, so this is a static figure (pip install ipywidgets for the controls).")
+    print(
+        "Note: ipywidgets is not installed, so this is a static figure (pip install ipywidgets for "
+        "the controls)."
+    )
     alpha = explorer_attention(state0, graph, layers, feat, direction=direction)
-    draw_attention(graph, alpha, node=state0.node, pos=graph_layout(graph, seed=seed),
-                   title=f"{KINDS[state0.kind].label} attention into node {state0.node}")
+    draw_attention(
+        graph,
+        alpha,
+        node=state0.node,
+        pos=graph_layout(graph, seed=seed),
+        title=f"{KINDS[state0.kind].label} attention into node {state0.node}",
+    )
     plt.show()

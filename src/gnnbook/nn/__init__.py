@@ -14,4 +14,13 @@ from .transformerconv import TransformerConv
 
 DotGatConv = DotGATConv  # DGL's spelling of the same layer
 
-__all__ = ["DotGATConv", "DotGatConv", "GATConv", "GATv2Conv", "GPSLayer", "GraphConv", "SAGEConv", "TransformerConv"]
+__all__ = [
+    "DotGATConv",
+    "DotGatConv",
+    "GATConv",
+    "GATv2Conv",
+    "GPSLayer",
+    "GraphConv",
+    "SAGEConv",
+    "TransformerConv",
+]

@@ -1,4 +1,6 @@
-r"""The graph transformer layer: scaled dot-product attention masked by the graph (Shi et al., 2021)."""
+r"""The graph transformer layer: scaled dot-product attention masked by the graph
+(Shi et al., 2021)."""
+
 from __future__ import annotations
 
 import math
@@ -13,7 +15,8 @@ from ._attention import init_heads
 
 
 class TransformerConv(nn.Module):
-    r"""Masked multi-head attention with per-head queries, keys and values, as PyG's ``TransformerConv``.
+    r"""Masked multi-head attention with per-head queries, keys and values, as PyG's
+    ``TransformerConv``.
 
     For every head (chapter "From masked to full attention"), with :math:`q_i = W_q h_i + b_q`,
     :math:`k_j = W_k h_j + b_k`, :math:`v_j = W_v h_j + b_v` and, with edge features :math:`x_{ij}`,
@@ -34,8 +37,8 @@ class TransformerConv(nn.Module):
 
     where :math:`m_i, r_i` are the merged vectors (all heads concatenated, or their mean), so one
     :math:`\beta_i` per node. On the complete graph with self-loops this is the Transformer's
-    :math:`\operatorname{softmax}(QK^\top/\sqrt{F})\,V` (chapter "From masked to full attention" checks it
-    against ``torch.nn.MultiheadAttention``).
+    :math:`\operatorname{softmax}(QK^\top/\sqrt{F})\,V` (chapter "From masked to full attention"
+    checks it against ``torch.nn.MultiheadAttention``).
 
     Parameters have PyG's names (``lin_query``, ``lin_key``, ``lin_value``, ``lin_edge``,
     ``lin_skip``, ``lin_beta``), so ``pyg_module.load_state_dict(layer.state_dict(), strict=False)``
@@ -49,7 +52,8 @@ class TransformerConv(nn.Module):
         concat: keep the heads (``True``) or average them (``False``) before the root weight.
         beta: the gate :math:`\beta_i` between :math:`m_i` and :math:`r_i` (needs ``root_weight``).
         edge_feats: width of the edge features :math:`x_{ij}`; ``None`` for none.
-        bias: biases :math:`b_q, b_k, b_v, b_r` (``lin_edge`` and ``lin_beta`` have none, as in PyG).
+        bias: biases :math:`b_q, b_k, b_v, b_r` (``lin_edge`` and ``lin_beta`` have none, as in
+            PyG).
         root_weight: add :math:`r_i = W_r h_i + b_r`.
         attn_drop: dropout on :math:`\alpha` (training only).
         allow_zero_in_degree: accept destinations without in-edges (they get :math:`m_i = 0`).
@@ -58,7 +62,8 @@ class TransformerConv(nn.Module):
         ``feat`` ``(N, in_feats)`` or a pair ``((N_src, in_src), (N_dst, in_dst))``; ``edge_feat``
         ``(E, edge_feats)``. Output ``(N_dst, H, F)`` with ``concat=True`` and ``(N_dst, 1, F)``
         (the head average) with ``concat=False``: in both cases ``rst.flatten(1)`` is PyG's output.
-        With ``get_attention`` also :math:`\alpha`, ``(E, H, 1)`` (before dropout, as PyG returns it).
+        With ``get_attention`` also :math:`\alpha`, ``(E, H, 1)`` (before dropout,
+        as PyG returns it).
 
     Examples:
         >>> import torch
@@ -72,18 +77,35 @@ class TransformerConv(nn.Module):
         torch.Size([3, 1, 4])
     """
 
-    def __init__(self, in_feats, out_feats, num_heads, concat=True, beta=False, edge_feats=None, bias=True,
-                 root_weight=True, attn_drop=0.0, allow_zero_in_degree=False):
+    def __init__(
+        self,
+        in_feats,
+        out_feats,
+        num_heads,
+        concat=True,
+        beta=False,
+        edge_feats=None,
+        bias=True,
+        root_weight=True,
+        attn_drop=0.0,
+        allow_zero_in_degree=False,
+    ):
         super().__init__()
         width = init_heads(self, in_feats, out_feats, num_heads, allow_zero_in_degree)
         if beta and not root_weight:
-            raise ValueError("beta gates between the messages and the root weight: it needs root_weight=True")
+            raise ValueError(
+                "beta gates between the messages and the root weight: it needs root_weight=True"
+            )
         self.concat, self.beta, self.root_weight = bool(concat), bool(beta), bool(root_weight)
-        self._edge_feats = None if edge_feats is None else _checks.positive_int(edge_feats, "edge_feats")
+        self._edge_feats = (
+            None if edge_feats is None else _checks.positive_int(edge_feats, "edge_feats")
+        )
         self.lin_query = nn.Linear(self._in_dst_feats, width, bias=bias)
         self.lin_key = nn.Linear(self._in_src_feats, width, bias=bias)
         self.lin_value = nn.Linear(self._in_src_feats, width, bias=bias)
-        self.lin_edge = None if edge_feats is None else nn.Linear(self._edge_feats, width, bias=False)
+        self.lin_edge = (
+            None if edge_feats is None else nn.Linear(self._edge_feats, width, bias=False)
+        )
         merged = width if concat else self._out_feats
         self.lin_skip = nn.Linear(self._in_dst_feats, merged, bias=bias) if root_weight else None
         self.lin_beta = nn.Linear(3 * merged, 1, bias=False) if self.beta else None
@@ -91,60 +113,90 @@ class TransformerConv(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """``torch.nn.Linear``'s initialisation for every projection (PyG's ``Linear`` uses the same)."""
-        for lin in (self.lin_query, self.lin_key, self.lin_value, self.lin_edge, self.lin_skip, self.lin_beta):
+        """``torch.nn.Linear``'s initialisation for every projection (PyG's
+        ``Linear`` uses the same)."""
+        for lin in (
+            self.lin_query,
+            self.lin_key,
+            self.lin_value,
+            self.lin_edge,
+            self.lin_skip,
+            self.lin_beta,
+        ):
             if lin is not None:
                 lin.reset_parameters()
 
     def _edge_term(self, g: Graph, edge_feat, like: torch.Tensor):
-        """:math:`\\varepsilon_{ij} = W_e x_{ij}`, ``(E, H, F)``, or ``None`` without edge features."""
+        """:math:`\\varepsilon_{ij} = W_e x_{ij}`, ``(E, H, F)``, or ``None``
+        without edge features."""
         if self.lin_edge is None:
             if edge_feat is not None:
-                raise ValueError("edge_feat given, but the layer was built without edge features (edge_feats=None)")
+                raise ValueError(
+                    "edge_feat given, but the layer was built without edge features "
+                    "(edge_feats=None)"
+                )
             return None
         if edge_feat is None:
-            raise ValueError(f"the layer was built with edge_feats={self._edge_feats}: pass edge_feat of shape "
-                             f"({g.num_edges}, {self._edge_feats})")
+            raise ValueError(
+                f"the layer was built with edge_feats={self._edge_feats}: pass edge_feat of shape "
+                f"({g.num_edges}, {self._edge_feats})"
+            )
         shape = (g.num_edges, self._edge_feats)
-        _checks.tensor_like(edge_feat, "edge_feat", shape,
-                            f"{shape}, one row of edge_feats={self._edge_feats} features per edge", like)
+        _checks.tensor_like(
+            edge_feat,
+            "edge_feat",
+            shape,
+            f"{shape}, one row of edge_feats={self._edge_feats} features per edge",
+            like,
+        )
         return self.lin_edge(edge_feat).view(g.num_edges, self._num_heads, self._out_feats)
 
     def forward(self, graph, feat, edge_feat=None, get_attention=False):
-        """``feat``: (N, in_feats), or ``(feat_src, feat_dst)`` for a bipartite graph; ``edge_feat``:
-        (E, edge_feats) when the layer has edge features. Returns ``(N_dst, H, F)`` (``(N_dst, 1, F)``
-        with ``concat=False``), and with ``get_attention`` also :math:`\\alpha` of shape ``(E, H, 1)``."""
+        """``feat``: (N, in_feats), or ``(feat_src, feat_dst)`` for a bipartite graph;
+        ``edge_feat``: (E, edge_feats) when the layer has edge features. Returns ``(N_dst, H, F)``
+        (``(N_dst, 1, F)`` with ``concat=False``), and with ``get_attention`` also :math:`\\alpha`
+        of shape ``(E, H, 1)``."""
         g, h_src, h_dst = _checks.split_features(
-            graph, feat, (self._in_src_feats, self._in_dst_feats), self.lin_key.weight)
+            graph, feat, (self._in_src_feats, self._in_dst_feats), self.lin_key.weight
+        )
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         heads = (self._num_heads, self._out_feats)
-        q = self.lin_query(h_dst).view(-1, *heads)                      # q_i, (N_dst, H, F)
-        k = self.lin_key(h_src).view(-1, *heads)                        # k_j, (N_src, H, F)
-        v = self.lin_value(h_src).view(-1, *heads)                      # v_j
-        eps = self._edge_term(g, edge_feat, h_src)                      # eps_ij, (E, H, F) or None
-        e = ops.u_dot_v(g, k, q)                                        # q_i . k_j, (E, H, 1)
-        if eps is not None:                                             # + q_i . eps_ij
+        q = self.lin_query(h_dst).view(-1, *heads)  # q_i, (N_dst, H, F)
+        k = self.lin_key(h_src).view(-1, *heads)  # k_j, (N_src, H, F)
+        v = self.lin_value(h_src).view(-1, *heads)  # v_j
+        eps = self._edge_term(g, edge_feat, h_src)  # eps_ij, (E, H, F) or None
+        e = ops.u_dot_v(g, k, q)  # q_i . k_j, (E, H, 1)
+        if eps is not None:  # + q_i . eps_ij
             e = e + (q.index_select(0, g.dst) * eps).sum(-1, keepdim=True)
-        alpha = ops.edge_softmax(g, e / math.sqrt(self._out_feats))     # alpha_ij
+        alpha = ops.edge_softmax(g, e / math.sqrt(self._out_feats))  # alpha_ij
         weights = self.attn_drop(alpha)
-        rst = ops.u_mul_e_sum(g, v, weights)                            # sum_j alpha_ij v_j
-        if eps is not None:                                             # + sum_j alpha_ij eps_ij
+        rst = ops.u_mul_e_sum(g, v, weights)  # sum_j alpha_ij v_j
+        if eps is not None:  # + sum_j alpha_ij eps_ij
             rst = rst + ops.u_mul_e_sum(_edges_as_sources(g), eps, weights)
         if not self.concat:
-            rst = rst.mean(1, keepdim=True)                             # m_i: the heads' average
+            rst = rst.mean(1, keepdim=True)  # m_i: the heads' average
         if self.lin_skip is not None:
-            r = self.lin_skip(h_dst).view(rst.shape)                    # r_i = W_r h_i + b_r
+            r = self.lin_skip(h_dst).view(rst.shape)  # r_i = W_r h_i + b_r
             if self.lin_beta is None:
                 rst = rst + r
             else:
                 m, r_flat = rst.flatten(1), r.flatten(1)
-                b = torch.sigmoid(self.lin_beta(torch.cat([m, r_flat, m - r_flat], -1)))  # beta_i, (N_dst, 1)
-                rst = torch.lerp(rst, r, b.unsqueeze(-1))               # beta_i r_i + (1 - beta_i) m_i
+                b = torch.sigmoid(
+                    self.lin_beta(torch.cat([m, r_flat, m - r_flat], -1))
+                )  # beta_i, (N_dst, 1)
+                rst = torch.lerp(rst, r, b.unsqueeze(-1))  # beta_i r_i + (1 - beta_i) m_i
         return (rst, alpha) if get_attention else rst
 
 
 def _edges_as_sources(g: Graph) -> Graph:
     """Edge ``k`` as a graph whose source ``k`` has that one edge into ``dst[k]``: ``u_mul_e_sum``
     over it sums per-edge values into each destination (cached on ``g``)."""
-    return g.cached("edges_as_sources", lambda: Graph(
-        torch.arange(g.num_edges, device=g.device), g.dst, num_src_nodes=g.num_edges, num_dst_nodes=g.num_dst_nodes))
+    return g.cached(
+        "edges_as_sources",
+        lambda: Graph(
+            torch.arange(g.num_edges, device=g.device),
+            g.dst,
+            num_src_nodes=g.num_edges,
+            num_dst_nodes=g.num_dst_nodes,
+        ),
+    )
