@@ -134,7 +134,9 @@ def test_the_check_finds_a_number_the_outputs_lack():
     cells = [
         _code("x = measure()", "spread 0.3175\nratio 2.84\n"),
         _markdown("The spread is 0.3175 and the ratio 2.84 ($e^{0.125}$, `0.5`)."),
-        _markdown("## Exercises\n\nShow that 7.25 is right.\n\n## References\n\n- A, arXiv:1909.01315.\n"),
+        _markdown(
+            "## Exercises\n\nShow that 7.25 is right.\n\n## References\n\n- A, arXiv:1909.01315.\n"
+        ),
     ]
     assert unbacked_numbers(cells) == []
     cells[0]["outputs"][0]["text"] = ["spread 0.3176\nratio 2.84\n"]
