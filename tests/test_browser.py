@@ -382,6 +382,8 @@ LAYOUT_JS = """() => {
   // (MathJax's assistive MathML is hidden from sight on purpose; inline math never wraps)
   const clipped = [...document.querySelectorAll('.bd-article *')].filter(el => {
     if (el.closest('mjx-assistive-mml, span.math')) return false;
+    // text for screen readers only: clipped to a pixel on purpose
+    if (el.clientWidth <= 1 && el.clientHeight <= 1) return false;
     if (!shown(el) || el.scrollWidth <= el.clientWidth + 1 || el.clientWidth === 0) return false;
     const overflow = getComputedStyle(el).overflowX;
     return overflow === 'hidden' || overflow === 'clip';
@@ -394,6 +396,10 @@ LAYOUT_JS = """() => {
   const title = document.querySelector('.bd-sidebar-primary .navbar-brand');
   let titleHidden = null;
   if (shown(title)) {
+    // The sidebar scrolls itself to the current chapter; covered means covered at its top.
+    for (let el = title.parentElement; el && el !== document.body; el = el.parentElement) {
+      el.scrollTop = 0;
+    }
     const r = title.getBoundingClientRect();
     const hit = document.elementFromPoint(r.left + r.width / 2, r.top + Math.min(r.height / 2, 12));
     titleHidden = !(hit && title.contains(hit));
