@@ -336,8 +336,8 @@ def _static_explorer(graph, layers, feat, direction, state0: Controls, seed: int
     import matplotlib.pyplot as plt
 
     print(
-        "Note: ipywidgets is not installed, so this is a static figure (pip install ipywidgets for "
-        "the controls)."
+        "Note: ipywidgets is not installed, so this is a static figure "
+        '(pip install "gnnbook[widgets]" for the controls).'
     )
     alpha = explorer_attention(state0, graph, layers, feat, direction=direction)
     draw_attention(
