@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -32,37 +31,18 @@ pytest.importorskip(
 from playwright.sync_api import sync_playwright
 
 from gnnbook import graphs, web
+from lab_session import CHROMIUM_ARGS, chromium
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 IN_CI = os.environ.get("CI") == "true"
-
-
-def _chromium() -> str | None:
-    for path in (
-        os.environ.get("CHROMIUM"),
-        "/usr/bin/chromium",
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-        shutil.which("google-chrome"),
-    ):
-        if path and Path(path).exists():
-            return path
-    return None
 
 
 @pytest.fixture(scope="module")
 def browser():
     """A headless Chromium for this module (system Chromium: ``playwright
     install`` needs a network)."""
-    path = _chromium()
+    path = chromium()
     if path is None:
         message = "Chromium not found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)"
         if IN_CI:
