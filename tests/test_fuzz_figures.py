@@ -5,7 +5,7 @@ negative scales, hostile label strings). A valid input must give a correct resul
 equal to the layer's within 1e-6 and summing to 1 per node; drawings with one artist per edge and
 widths that follow α); an invalid one a ValueError/TypeError whose message starts with the
 argument's name. Anything else is a crash or a silent wrong result, and fails the test. ``CI=true``
-runs the "ci" Hypothesis profile (1000 examples per entry point); locally fewer. The counts per
+runs 1000 derandomized examples per entry point, locally 40 random ones (``tests/fuzzing.py``). The counts per
 entry point go to ``_build/fuzz-counts-figures.json``.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -25,32 +24,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import assume, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from fuzzing import fuzz_settings  # noqa: E402
 from gnnbook import Graph, draw, web  # noqa: E402
 from gnnbook.attention_model import STYLE, make_layers  # noqa: E402
 
-settings.register_profile(
-    "ci",
-    max_examples=1000,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile(
-    "dev",
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-# For this file's tests only (a loaded profile would change every Hypothesis test's settings).
-_PROFILE = settings.get_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
-FUZZ = settings(
-    _PROFILE,
-    max_examples=int(os.environ.get("GNNBOOK_FUZZ_EXAMPLES", _PROFILE.max_examples)),
-)
+FUZZ = fuzz_settings(dev_examples=40)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")

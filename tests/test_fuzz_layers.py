@@ -8,7 +8,8 @@ GraphConv's external weight. Every draw is counted per entry point (inputs tried
 correct results, crashes, silent wrong answers, unclear errors) into
 ``_build/fuzz-counts-layers.json``.
 
-``CI=true`` runs 1000 examples per entry point (profile ``fuzz-ci``); locally 60 (``fuzz-dev``).
+``CI=true`` runs 1000 derandomized examples per entry point, local runs 60 random ones
+(``tests/fuzzing.py``).
 """
 
 from __future__ import annotations
@@ -18,32 +19,20 @@ import copy
 import functools
 import json
 import math
-import os
 import random
 import re
 from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from fuzzing import fuzz_settings
 from gnnbook import Graph
 from layer_specs import LAYERS, dense, run
 
-for name, examples in (("fuzz-ci", 1000), ("fuzz-dev", 60)):  # tiny graphs: no deadline needed
-    settings.register_profile(
-        name,
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-_PROFILE = settings.get_profile("fuzz-ci" if os.environ.get("CI") == "true" else "fuzz-dev")
-PROFILE = settings(
-    _PROFILE,
-    max_examples=int(os.environ.get("GNNBOOK_FUZZ_EXAMPLES", _PROFILE.max_examples)),
-)
+PROFILE = fuzz_settings(dev_examples=60)
 COUNTS_FILE = Path(__file__).resolve().parents[1] / "_build" / "fuzz-counts-layers.json"
 SPECS = list(LAYERS.values())
 OUTCOMES = ("tried", "clear_error", "correct", "crash", "silent_wrong", "unclear_error")
