@@ -4,9 +4,9 @@ Each example draws valid or invalid inputs (NaN/Inf, wrong shapes, out-of-range 
 negative scales, hostile label strings). A valid input must give a correct result (the page's α
 equal to the layer's within 1e-6 and summing to 1 per node; drawings with one artist per edge and
 widths that follow α); an invalid one a ValueError/TypeError whose message starts with the
-argument's name. Anything else is a crash or a silent wrong result, and fails the test. ``CI=true``
-runs 1000 derandomized examples per entry point, locally 40 random ones (``tests/fuzzing.py``). The counts per
-entry point go to ``_build/fuzz-counts-figures.json``.
+argument's name. Anything else is a crash or a silent wrong result, and fails the test.
+``CI=true`` runs 1000 derandomized examples per entry point, locally 40 random ones
+(``tests/fuzzing.py``). The counts per entry point go to ``_build/fuzz-counts-figures.json``.
 """
 
 from __future__ import annotations
