@@ -11,18 +11,16 @@ must end in one of two ways:
 Anything else fails the test: a crash, an unclear error, a silent wrong answer, or an error for an
 input that was valid. ``CI=true`` runs 1000 derandomized examples per entry point, local runs 100
 random ones (``tests/fuzzing.py``). The counts per entry point
-(inputs tried / clear errors / correct results) are printed at the end (``-s``) and written to
-``_build/fuzz-counts.json``.
+are printed at the end (``-s``) and written to ``_build/fuzz-counts.json``.
 """
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import io
-import json
 import math
 import os
+import re
 import tempfile
 import urllib.error
 from pathlib import Path
@@ -33,7 +31,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import fuzz_settings
+from fuzzing import COUNTS, fuzz_settings, judge
 from gnnbook import Graph, _sparse, ops, reference
 from gnnbook import datasets as ds
 from gnnbook.datasets import NodeDataset, csbm, load_planetoid
@@ -42,38 +40,11 @@ from gnnbook.train import accuracy, evaluate, fit
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ = fuzz_settings(dev_examples=100)
 
-COUNTS: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_counts():
-    yield
-    table = {
-        entry: {"tried": c["tried"], "clear errors": c["clear"], "correct results": c["correct"]}
-        for entry, c in sorted(COUNTS.items())
-    }
-    out = ROOT / "_build" / "fuzz-counts.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(table, indent=1) + "\n")
-    print("\nfuzz counts (entry point: tried / clear errors / correct results)")
-    for entry, c in table.items():
-        print(f"  {entry:18s} {c['tried']:6d} {c['clear errors']:6d} {c['correct results']:6d}")
-
 
 def run(entry: str, call, bad: str | None, check):
-    """Call ``call()``. With ``bad`` (the name of the argument made invalid) it must raise a
-    ValueError/TypeError naming it; without, its result must pass ``check``."""
-    COUNTS[entry]["tried"] += 1
-    try:
-        result = call()
-    except (ValueError, TypeError) as error:
-        assert bad is not None, f"{entry}: a valid input was refused: {error!r}"
-        assert bad in str(error), f"{entry}: the error does not name {bad!r}: {error!r}"
-        COUNTS[entry]["clear"] += 1
-        return
-    assert bad is None, f"{entry}: invalid {bad!r} accepted, returned {result!r}"
-    check(result)
-    COUNTS[entry]["correct"] += 1
+    """:func:`fuzzing.judge` for an input with at most one bad argument, ``bad``, which the error
+    must name."""
+    judge(entry, [re.escape(bad)] if bad else [], call, check)
 
 
 def close(actual: torch.Tensor, expected: torch.Tensor, magnitude: torch.Tensor | None = None):
@@ -614,7 +585,7 @@ def test_fuzz_load_planetoid(case):
                 assert bad in message, f"the error does not name {bad!r}: {error!r}"
                 if isinstance(error, RuntimeError):
                     assert "could not download" in message, repr(error)
-            COUNTS["load_planetoid"]["clear"] += 1
+            COUNTS["load_planetoid"]["clear error"] += 1
         # Nothing partial left behind: no temporary files, no folders made by a failed load.
         after = sorted(p.name for p in tmp.rglob("*"))
         assert not [n for n in after if n.startswith(".ind.")], after

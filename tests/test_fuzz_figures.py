@@ -6,7 +6,7 @@ equal to the layer's within 1e-6 and summing to 1 per node; drawings with one ar
 widths that follow α); an invalid one a ValueError/TypeError whose message starts with the
 argument's name. Anything else is a crash or a silent wrong result, and fails the test.
 ``CI=true`` runs 1000 derandomized examples per entry point, locally 40 random ones
-(``tests/fuzzing.py``). The counts per entry point go to ``_build/fuzz-counts-figures.json``.
+(``tests/fuzzing.py``). The counts per entry point go to ``_build/fuzz-counts.json``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
@@ -27,7 +26,7 @@ import torch  # noqa: E402
 from hypothesis import assume, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from fuzzing import fuzz_settings  # noqa: E402
+from fuzzing import fuzz_settings, judge  # noqa: E402
 from gnnbook import Graph, draw, web  # noqa: E402
 from gnnbook.attention_model import STYLE, make_layers  # noqa: E402
 
@@ -35,10 +34,6 @@ FUZZ = fuzz_settings(dev_examples=40)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
-COUNTS = defaultdict(
-    lambda: {"tried": 0, "clear_errors": 0, "correct": 0, "crashes": 0, "silent_wrong": 0}
-)
-
 HOSTILE = [
     "<!--<script>",
     "</script>",
@@ -64,45 +59,11 @@ finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
 bad_number = st.sampled_from([float("nan"), float("inf"), -float("inf")])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _write_counts():
-    yield
-    out = ROOT / "_build" / "fuzz-counts-figures.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(out.read_text()) if out.exists() else {}
-    previous.update({k: dict(v) for k, v in COUNTS.items()})
-    out.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
-
-
 def _outcome(entry: str, bad_argument, run, check) -> None:
-    """Run ``run()``; a valid input (``bad_argument`` None) must pass ``check(result)``, an invalid
-    one must raise a ValueError/TypeError whose message starts with ``bad_argument``."""
-    counts = COUNTS[entry]
-    counts["tried"] += 1
-    try:
-        result = run()
-    except (ValueError, TypeError) as err:
-        if bad_argument is not None and re.match(rf"{re.escape(bad_argument)}\b", str(err)):
-            counts["clear_errors"] += 1
-            return
-        counts["crashes"] += 1
-        raise AssertionError(
-            f"{entry}: unexpected error for bad argument {bad_argument!r}: {err!r}"
-        ) from err
-    except Exception as err:
-        counts["crashes"] += 1
-        raise AssertionError(f"{entry}: crash: {err!r}") from err
-    finally:
-        plt.close("all")
-    if bad_argument is not None:
-        counts["silent_wrong"] += 1
-        raise AssertionError(f"{entry}: bad {bad_argument} accepted")
-    try:
-        check(result)
-    except AssertionError:
-        counts["silent_wrong"] += 1
-        raise
-    counts["correct"] += 1
+    """:func:`fuzzing.judge` for an input whose error message must start with ``bad_argument``;
+    every figure is closed afterwards."""
+    errors = [rf"^{re.escape(bad_argument)}\b"] if bad_argument else []
+    judge(entry, errors, run, check, after=lambda: plt.close("all"))
 
 
 @st.composite
