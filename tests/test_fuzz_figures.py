@@ -199,6 +199,10 @@ def _small_axes():
     return fig.add_subplot()
 
 
+# What every figure of a whole graph's attention draws: the graph, the heads and the layer's seed.
+ATTENTION_DRAWS = dict(
+    graph=graphs_with_loops(max_nodes=5), heads=st.integers(1, 3), seed=st.integers(0, 3)
+)
 DRAW_CORRUPTIONS = [
     "attention_nan",
     "attention_shape",
@@ -212,9 +216,7 @@ DRAW_CORRUPTIONS = [
 
 @FUZZ
 @given(
-    graph=graphs_with_loops(max_nodes=5),
-    heads=st.integers(1, 3),
-    seed=st.integers(0, 3),
+    **ATTENTION_DRAWS,
     node=st.one_of(st.none(), st.integers(0, 4)),
     head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
     labels=st.lists(labels_st, min_size=5, max_size=5),
@@ -266,9 +268,7 @@ def test_fuzz_draw_attention(graph, heads, seed, node, head, labels, render, cor
 
 @FUZZ
 @given(
-    graph=graphs_with_loops(max_nodes=5),
-    heads=st.integers(1, 3),
-    seed=st.integers(0, 3),
+    **ATTENTION_DRAWS,
     head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
     labels=st.lists(labels_st, min_size=5, max_size=5),
     corruption=st.one_of(
@@ -312,9 +312,7 @@ def test_fuzz_attention_heatmap(graph, heads, seed, head, labels, corruption):
 
 @FUZZ
 @given(
-    graph=graphs_with_loops(max_nodes=5),
-    heads=st.integers(1, 3),
-    seed=st.integers(0, 3),
+    **ATTENTION_DRAWS,
     head=st.one_of(st.none(), st.integers(0, 2)),
     bins=st.integers(1, 30),
     corruption=st.one_of(st.none(), st.sampled_from(["attention_nan", "head", "bins"])),
