@@ -372,8 +372,7 @@ def attention_explorer(
     ``full`` (``None``: no control; ``False``/``True``: a checkbox, starting off/on) offers full
     attention, every node attending to every node, drawn over the graph's faded edges; ``pe_k``
     offers positional encodings of that width appended to the features (the layers then take
-    ``in_feats + pe_k`` inputs), as :func:`gnnbook.web.interactive_attention` does. Chapter "From
-    masked to full attention".
+    ``in_feats + pe_k`` inputs), as :func:`gnnbook.web.interactive_attention` does.
     """
     graph, layers, feat, direction, encodings = explorer_setup(
         graph,
