@@ -388,11 +388,24 @@ def test_choices_that_do_nothing_are_hidden_and_controls_are_labelled():
         graphs.toy_graph(), {"dot": web.make_layers(5, 4, 2)["dot"]}, feat
     )
     assert re.search(r'<div class="ga-ctl" hidden><label for="[^"]+-kind">', only.html)
-    for name in ("full", "pe"):  # not asked for: hidden
-        assert re.search(rf'<div class="ga-ctl" hidden><label for="[^"]+-{name}">', html)
-        assert not re.search(
-            rf'<div class="ga-ctl" hidden><label for="[^"]+-{name}">', _pe_figure()[1].html
+
+    def hidden(name, page):
+        return re.search(
+            rf'<div class="ga-ctl" hidden>(<input[^>]*>)?<label for="[^"]+-{name}">', page
         )
+
+    for name in ("full", "pe"):  # not asked for: hidden
+        assert hidden(name, html) and not hidden(name, _pe_figure()[1].html)
+    assert not hidden("slope", html) and "scale of a (1/temperature)" in html
+    derived = web.interactive_attention(
+        graphs.toy_graph(), web.make_layers(5, 4, 2)["transformer"], feat
+    )
+    assert not hidden("slope", derived.html), "derived kinds with a slope: shown"
+    alone = web.interactive_attention(
+        graphs.toy_graph(), {"transformer": web.make_layers(5, 4, 2)["transformer"]}, feat
+    )
+    assert hidden("slope", alone.html), "no kind with a LeakyReLU: no slope"
+    assert "scale of the scores (1/temperature)" in alone.html
     for name in ("node", "head", "kind", "slope", "scale", "perturb_node", "perturb", "full", "pe"):
         assert f'<label for="{one_head.id}-{name}"' in html and f'id="{one_head.id}-{name}"' in html
     assert "no Python kernel" not in html and 'html[data-theme="dark"]' in html

@@ -305,13 +305,14 @@ class InteractiveAttention:
         )
 
 
-def _control(fid: str, name: str, text: str, field: str, hidden: bool = False) -> str:
+def _control(
+    fid: str, name: str, text: str, field: str, hidden: bool = False, field_first: bool = False
+) -> str:
     """One labelled control; ``field`` is its ``<select>`` or ``<input>`` (with
-    ``id="{fid}-{name}"``)."""
-    return (
-        f'<div class="ga-ctl"{" hidden" if hidden else ""}><label for="{fid}-{name}">{text}</label>'
-        f"{field}</div>"
-    )
+    ``id="{fid}-{name}"``), after its label or, for a checkbox, before it."""
+    label = f'<label for="{fid}-{name}">{text}</label>'
+    parts = f"{field}{label}" if field_first else f"{label}{field}"
+    return f'<div class="ga-ctl"{" hidden" if hidden else ""}>{parts}</div>'
 
 
 def _slider(fid: str, name: str, value: float) -> str:
@@ -340,6 +341,9 @@ def _controls_html(fig: InteractiveAttention) -> str:
         f'<option value="{name}">{PE_NAMES[name]}{"" if name == "none" else f" (k = {k})"}</option>'
         for name in pe_names
     )
+    # the scale multiplies the attention vectors a, or the scores of kinds without vectors
+    has_vectors = any(KINDS[k].vectors for k in p["kinds"])
+    scale_text = f"scale of {'a' if has_vectors else 'the scores'} (1/temperature)"
     full_box = (
         f'<input type="checkbox" id="{fid}-full" data-control="full"'
         f"{' checked' if init.full else ''}>"
@@ -355,10 +359,17 @@ def _controls_html(fig: InteractiveAttention) -> str:
             "full attention (every node attends to every node)",
             full_box,
             hidden=not p["offer_full"],
+            field_first=True,
         )
         + _control(fid, "pe", "positional encoding", select("pe", pe_opts), hidden=not p["pe"])
-        + _control(fid, "slope", "LeakyReLU slope", _slider(fid, "slope", init.slope))
-        + _control(fid, "scale", "scale of a (1/temperature)", _slider(fid, "scale", init.scale))
+        + _control(
+            fid,
+            "slope",
+            "LeakyReLU slope",
+            _slider(fid, "slope", init.slope),
+            hidden=not any("slope" in KINDS[k].controls for k in p["kinds"]),
+        )
+        + _control(fid, "scale", scale_text, _slider(fid, "scale", init.scale))
         + f'<div class="ga-ctl ga-wide"><label for="{fid}-perturb_node">perturb neighbour</label>'
         + select("perturb_node", "")
         + f'<label for="{fid}-perturb">by<span class="ga-sr"> (how far the chosen neighbour\'s '

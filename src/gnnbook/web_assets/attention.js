@@ -137,12 +137,13 @@
     }
     return S.label_at.map(function (t) { return bezier(u, v, t); });
   }
-  // gnnbook.attention_model.place_labels: the first spot whose box meets no node and no earlier label.
+  // gnnbook.attention_model.place_labels: the first spot whose box meets no node and no earlier label
+  // (and, here, stays inside the picture: an SVG clips what leaves its viewBox).
   function placeLabels(items, font) {
     var placed = [];
     function box(p, text) { var hw = 0.31 * font * text.length + 0.45 * font, hh = 0.85 * font; return [p[0] - hw, p[1] - hh, p[0] + hw, p[1] + hh]; }
     function hits(b) {
-      var n = 0;
+      var n = b[0] < 0 || b[1] < 0 || b[2] > W || b[3] > HT ? 1 : 0;
       placed.forEach(function (o) { if (b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]) n++; });
       XY.forEach(function (p) {
         var qx = Math.min(Math.max(p[0], b[0]), b[2]), qy = Math.min(Math.max(p[1], b[1]), b[3]);
