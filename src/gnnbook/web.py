@@ -312,7 +312,8 @@ def _control(
     ``id="{fid}-{name}"``), after its label or, for a checkbox, before it."""
     label = f'<label for="{fid}-{name}">{text}</label>'
     parts = f"{field}{label}" if field_first else f"{label}{field}"
-    return f'<div class="ga-ctl"{" hidden" if hidden else ""}>{parts}</div>'
+    kind = "ga-ctl ga-check" if field_first else "ga-ctl"  # a checkbox stays beside its label
+    return f'<div class="{kind}"{" hidden" if hidden else ""}>{parts}</div>'
 
 
 def _slider(fid: str, name: str, value: float) -> str:
