@@ -107,7 +107,7 @@ WEB_CORRUPTIONS = [
 @given(
     graph=graphs_with_loops(),
     heads=st.integers(1, 3),
-    kind=st.sampled_from(["gat", "gatv2", "dot"]),
+    kind=st.sampled_from(["gat", "gatv2", "dot", "transformer"]),
     seed=st.integers(0, 3),
     node=st.integers(0, 5),
     head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
@@ -153,7 +153,7 @@ def test_fuzz_interactive_attention(
     elif corruption in ("slope", "perturb"):
         args[corruption] = float("nan")
     elif corruption == "kind":
-        args["kind"] = "transformer"
+        args["kind"] = "sparse"
     elif corruption == "vmax":
         args["vmax"] = -1.0
     elif corruption == "layer_nan":
