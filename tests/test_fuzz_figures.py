@@ -124,18 +124,8 @@ def test_fuzz_interactive_attention(
     assume(node < n and (head in (None, "mean") or head < heads))
     layers = make_layers(3, 2, heads, seed=seed)
     feat = web.default_features(n, 3, seed=seed)
-    args = dict(
-        graph=graph,
-        layer=layers[kind],
-        feat=feat,
-        node=node,
-        head=head,
-        scale=scale,
-        slope=slope,
-        perturb=perturb,
-        node_labels=labels[:n],
-        seed=seed,
-    )
+    args = dict(graph=graph, layer=layers[kind], feat=feat, node=node, head=head, seed=seed)
+    args.update(scale=scale, slope=slope, perturb=perturb, node_labels=labels[:n])
     bad = {"feat_nan": "feat", "feat_inf": "feat", "feat_width": "feat", "layer_nan": "layer"}.get(
         corruption, corruption
     )

@@ -283,14 +283,8 @@ class InteractiveAttention:
         :func:`gnnbook.attention_model.full_graph`). Runs the real layers in float64
         (:func:`attention_for_controls`)."""
         state = Controls.of(self.init if controls is None else controls, **changes)
-        alpha = attention_for_controls(
-            self.graph,
-            self.layers,
-            self.feat,
-            state,
-            direction=self.direction,
-            encodings=_encodings_of(self.params),
-        )
+        inputs = (self.graph, self.layers, self.feat, state, self.direction)
+        alpha = attention_for_controls(*inputs, encodings=_encodings_of(self.params))
         return (alpha if all_heads else pick_head(alpha, state.head)).numpy()
 
     def _repr_html_(self) -> str:

@@ -304,14 +304,8 @@ class _Explorer:
             return
         start = time.perf_counter()
         st = self.state()
-        alpha = attention_for_controls(
-            self.graph,
-            self.layers,
-            self.feat,
-            st,
-            direction=self.direction,
-            encodings=self.encodings,
-        )
+        inputs = (self.graph, self.layers, self.feat, st, self.direction)
+        alpha = attention_for_controls(*inputs, encodings=self.encodings)
         alpha = pick_head(alpha, st.head)
         self._draw(st, alpha)
         buf = io.BytesIO()
