@@ -10,7 +10,8 @@ flags shrink it, e.g. a smoke run:
         --splits 1 --steps 50 --layers 1 --hidden 64
 
 Data come from the gnnbook cache (``$GNNBOOK_DATA`` or ``~/.cache/gnnbook``; ``.ci/seed_data.sh``
-fills it), else are downloaded. Chapter "When attention helps and when it cannot" shows the table.
+fills it), else are downloaded. Chapter "When attention helps and when it cannot" trains a small
+configuration of the same models in the book build and names this script for the full one.
 """
 
 from __future__ import annotations
