@@ -3,14 +3,15 @@ and write a dated Markdown table.
 
 The defaults are the paper's configuration: hidden width 512, 8 heads, dropout 0.2, Adam with
 learning rate 3e-5, 1000 full-batch steps evaluated at every step, 1 to 5 residual blocks (the depth
-with the best mean validation score is reported), all 10 splits. That takes hours on a CPU; the
+with the best mean validation score is reported), all 10 splits. That takes days on a CPU; the
 flags shrink it, e.g. a smoke run:
 
     PYTHONPATH=src python bench/reproduce_heterophily.py --datasets minesweeper --models GCN \
         --splits 1 --steps 50 --layers 1 --hidden 64
 
 Data come from the gnnbook cache (``$GNNBOOK_DATA`` or ``~/.cache/gnnbook``; ``.ci/seed_data.sh``
-fills it), else are downloaded. Chapter "When attention helps and when it cannot" shows the table.
+fills it), else are downloaded. Chapter "When attention helps and when it cannot" trains a small
+configuration of the same models in the book build and names this script for the full one.
 """
 
 from __future__ import annotations
