@@ -25,7 +25,6 @@ from pathlib import Path
 
 import torch
 
-from gnnbook import default_device
 from gnnbook.datasets import HETEROPHILOUS_NAMES, load_heterophilous
 from gnnbook.models import MODELS, PUBLISHED, HeterophilyNet, train_split
 
@@ -92,10 +91,15 @@ def _mean_std(values: list[float]) -> str:
     )
 
 
+def _device(args) -> torch.device:
+    """``--device``, else the GPU when there is one."""
+    return torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
 def run(args) -> list[dict]:
     """One row per (dataset, model): the depth with the best mean validation
     score, its test scores."""
-    device = torch.device(args.device) if args.device else default_device()
+    device = _device(args)
     rows = []
     for name in args.datasets:
         data = load_heterophilous(name).to(device)
@@ -145,7 +149,7 @@ def run(args) -> list[dict]:
 
 
 def _device_name(args) -> str:
-    device = torch.device(args.device) if args.device else default_device()
+    device = _device(args)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
