@@ -220,9 +220,10 @@ class AttentionDrawing:
     Edge widths are :math:`w_{\min} + (w_{\max} - w_{\min})\,\alpha_{ij}/v_{\max}`; edges not into
     the focused node recede (thin, light grey); labels are placed where they meet no node and no
     other label (:func:`gnnbook.attention_model.place_labels`). Constants:
-    :data:`gnnbook.attention_model.STYLE`.
+    :data:`gnnbook.attention_model.STYLE`. The style arguments below are also
+    :func:`draw_attention`'s.
 
-    Args (the drawing's style, also taken by :func:`draw_attention`):
+    Args:
         cmap: the colour map of :math:`\alpha`; ``node_labels``: a name per node (default ids).
         annotate: label the focused node's incoming edges (default: when a node is focused).
         fmt: format of the printed :math:`\alpha`; ``max_labels``: at most this many labels (the
