@@ -46,3 +46,10 @@ def built_book(tmp_path_factory):
     status, log = log_file.read_text().split("\n", 1)
     assert status == "0", f"strict book build failed:\n{log[-6000:]}"
     return out / "_build" / "html", log
+
+
+def pytest_sessionfinish(session):
+    """The fuzz tests' outcome counts, written once per process (see tests/fuzzing.py)."""
+    fuzzing = sys.modules.get("fuzzing")
+    if fuzzing is not None:
+        fuzzing.write_counts()

@@ -4,18 +4,16 @@ Each example draws valid or invalid inputs (NaN/Inf, wrong shapes, out-of-range 
 negative scales, hostile label strings). A valid input must give a correct result (the page's α
 equal to the layer's within 1e-6 and summing to 1 per node; drawings with one artist per edge and
 widths that follow α); an invalid one a ValueError/TypeError whose message starts with the
-argument's name. Anything else is a crash or a silent wrong result, and fails the test. ``CI=true``
-runs the "ci" Hypothesis profile (1000 examples per entry point); locally fewer. The counts per
-entry point go to ``_build/fuzz-counts-figures.json``.
+argument's name. Anything else is a crash or a silent wrong result, and fails the test.
+``CI=true`` runs 1000 derandomized examples per entry point, locally 40 random ones
+(``tests/fuzzing.py``). The counts per entry point go to ``_build/fuzz-counts.json``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
-from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
@@ -25,39 +23,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import assume, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from fuzzing import fuzz_settings, judge  # noqa: E402
 from gnnbook import Graph, draw, web  # noqa: E402
 from gnnbook.attention_model import STYLE, make_layers  # noqa: E402
 
-settings.register_profile(
-    "ci",
-    max_examples=1000,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile(
-    "dev",
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-# For this file's tests only (a loaded profile would change every Hypothesis test's settings).
-_PROFILE = settings.get_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
-FUZZ = settings(
-    _PROFILE,
-    max_examples=int(os.environ.get("GNNBOOK_FUZZ_EXAMPLES", _PROFILE.max_examples)),
-)
+FUZZ = fuzz_settings(dev_examples=40)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
-COUNTS = defaultdict(
-    lambda: {"tried": 0, "clear_errors": 0, "correct": 0, "crashes": 0, "silent_wrong": 0}
-)
-
 HOSTILE = [
     "<!--<script>",
     "</script>",
@@ -83,45 +59,11 @@ finite = st.floats(-3, 3, allow_nan=False, allow_infinity=False)
 bad_number = st.sampled_from([float("nan"), float("inf"), -float("inf")])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _write_counts():
-    yield
-    out = ROOT / "_build" / "fuzz-counts-figures.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(out.read_text()) if out.exists() else {}
-    previous.update({k: dict(v) for k, v in COUNTS.items()})
-    out.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
-
-
 def _outcome(entry: str, bad_argument, run, check) -> None:
-    """Run ``run()``; a valid input (``bad_argument`` None) must pass ``check(result)``, an invalid
-    one must raise a ValueError/TypeError whose message starts with ``bad_argument``."""
-    counts = COUNTS[entry]
-    counts["tried"] += 1
-    try:
-        result = run()
-    except (ValueError, TypeError) as err:
-        if bad_argument is not None and re.match(rf"{re.escape(bad_argument)}\b", str(err)):
-            counts["clear_errors"] += 1
-            return
-        counts["crashes"] += 1
-        raise AssertionError(
-            f"{entry}: unexpected error for bad argument {bad_argument!r}: {err!r}"
-        ) from err
-    except Exception as err:
-        counts["crashes"] += 1
-        raise AssertionError(f"{entry}: crash: {err!r}") from err
-    finally:
-        plt.close("all")
-    if bad_argument is not None:
-        counts["silent_wrong"] += 1
-        raise AssertionError(f"{entry}: bad {bad_argument} accepted")
-    try:
-        check(result)
-    except AssertionError:
-        counts["silent_wrong"] += 1
-        raise
-    counts["correct"] += 1
+    """:func:`fuzzing.judge` for an input whose error message must start with ``bad_argument``;
+    every figure is closed afterwards."""
+    errors = [rf"^{re.escape(bad_argument)}\b"] if bad_argument else []
+    judge(entry, errors, run, check, after=lambda: plt.close("all"))
 
 
 @st.composite
@@ -257,6 +199,10 @@ def _small_axes():
     return fig.add_subplot()
 
 
+# What every figure of a whole graph's attention draws: the graph, the heads and the layer's seed.
+ATTENTION_DRAWS = dict(
+    graph=graphs_with_loops(max_nodes=5), heads=st.integers(1, 3), seed=st.integers(0, 3)
+)
 DRAW_CORRUPTIONS = [
     "attention_nan",
     "attention_shape",
@@ -270,9 +216,7 @@ DRAW_CORRUPTIONS = [
 
 @FUZZ
 @given(
-    graph=graphs_with_loops(max_nodes=5),
-    heads=st.integers(1, 3),
-    seed=st.integers(0, 3),
+    **ATTENTION_DRAWS,
     node=st.one_of(st.none(), st.integers(0, 4)),
     head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
     labels=st.lists(labels_st, min_size=5, max_size=5),
@@ -324,9 +268,7 @@ def test_fuzz_draw_attention(graph, heads, seed, node, head, labels, render, cor
 
 @FUZZ
 @given(
-    graph=graphs_with_loops(max_nodes=5),
-    heads=st.integers(1, 3),
-    seed=st.integers(0, 3),
+    **ATTENTION_DRAWS,
     head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
     labels=st.lists(labels_st, min_size=5, max_size=5),
     corruption=st.one_of(
@@ -370,9 +312,7 @@ def test_fuzz_attention_heatmap(graph, heads, seed, head, labels, corruption):
 
 @FUZZ
 @given(
-    graph=graphs_with_loops(max_nodes=5),
-    heads=st.integers(1, 3),
-    seed=st.integers(0, 3),
+    **ATTENTION_DRAWS,
     head=st.one_of(st.none(), st.integers(0, 2)),
     bins=st.integers(1, 30),
     corruption=st.one_of(st.none(), st.sampled_from(["attention_nan", "head", "bins"])),

@@ -6,58 +6,30 @@ table in ``layer_specs``). Draws cover dtypes, shapes, the 'meta' device, NaN/In
 row counts, empty graphs, multigraphs, bipartite graphs, extra feature dimensions, edge weights and
 GraphConv's external weight. Every draw is counted per entry point (inputs tried, clear errors,
 correct results, crashes, silent wrong answers, unclear errors) into
-``_build/fuzz-counts-layers.json``.
+``_build/fuzz-counts.json``.
 
-``CI=true`` runs 1000 examples per entry point (profile ``fuzz-ci``); locally 60 (``fuzz-dev``).
+``CI=true`` runs 1000 derandomized examples per entry point, local runs 60 random ones
+(``tests/fuzzing.py``).
 """
 
 from __future__ import annotations
 
-import collections
 import copy
 import functools
-import json
 import math
-import os
 import random
-import re
-from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from fuzzing import fuzz_settings, judge
 from gnnbook import Graph
 from layer_specs import LAYERS, dense, run
 
-for name, examples in (("fuzz-ci", 1000), ("fuzz-dev", 60)):  # tiny graphs: no deadline needed
-    settings.register_profile(
-        name,
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-_PROFILE = settings.get_profile("fuzz-ci" if os.environ.get("CI") == "true" else "fuzz-dev")
-PROFILE = settings(
-    _PROFILE,
-    max_examples=int(os.environ.get("GNNBOOK_FUZZ_EXAMPLES", _PROFILE.max_examples)),
-)
-COUNTS_FILE = Path(__file__).resolve().parents[1] / "_build" / "fuzz-counts-layers.json"
+PROFILE = fuzz_settings(dev_examples=60)
 SPECS = list(LAYERS.values())
-OUTCOMES = ("tried", "clear_error", "correct", "crash", "silent_wrong", "unclear_error")
-counts: dict = collections.defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def write_counts():
-    yield
-    COUNTS_FILE.parent.mkdir(exist_ok=True)
-    old = json.loads(COUNTS_FILE.read_text()) if COUNTS_FILE.exists() else {}
-    COUNTS_FILE.write_text(json.dumps({**old, **counts}, indent=1, sort_keys=True) + "\n")
-    for entry, c in sorted(counts.items()):
-        print(f"{entry:28s} " + " ".join(f"{k}={v}" for k, v in c.items()))
 
 
 class Draw:
@@ -69,39 +41,6 @@ class Draw:
 
     def fault(self, what: str, pattern: str) -> None:
         self.errors.append((what, pattern))
-
-
-def judge(entry: str, draw: Draw, call, check_result) -> None:
-    """Run ``call``, count its outcome and fail the test on anything but the two allowed
-    outcomes."""
-    c = counts[entry]
-    c["tried"] += 1
-    try:
-        result = call()
-    except (ValueError, TypeError) as error:
-        if draw.errors and any(re.search(p, str(error)) for _, p in draw.errors):
-            c["clear_error"] += 1
-            return
-        c["unclear_error"] += 1
-        raise AssertionError(
-            f"{entry}: expected {draw.errors or 'a result'}, got {error!r}"
-        ) from error
-    except Exception as error:  # noqa: BLE001 - anything else is a crash
-        c["crash"] += 1
-        raise AssertionError(
-            f"{entry}: crash on an input expecting {draw.errors or 'a result'}"
-        ) from error
-    if draw.errors:
-        c["silent_wrong"] += 1
-        raise AssertionError(
-            f"{entry}: returned a result although {draw.errors} should have raised"
-        )
-    try:
-        check_result(result)
-    except AssertionError:
-        c["silent_wrong"] += 1
-        raise
-    c["correct"] += 1
 
 
 # --- constructors ------------------------------------------------------------------------------
@@ -174,7 +113,7 @@ def fuzz_entry(entry: str, one_draw) -> None:
     def fuzz(data):
         d = Draw()
         call, check_result = one_draw(data.draw, d)
-        judge(entry, d, call, check_result)
+        judge(entry, [pattern for _, pattern in d.errors], call, check_result)
 
     fuzz()
 

@@ -124,12 +124,19 @@ def test_3_empty_masks_are_named():
 
 
 # --- 4. backward on a multigraph with more edges than N_src * N_dst -----------------------------
+def _all_pairs_plus(n: int, src: int, dst: int) -> Graph:
+    """Every ordered pair of ``n`` nodes once, plus one more edge ``src -> dst``."""
+    s, d = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    return Graph(
+        torch.cat([s.flatten(), torch.tensor([src])]),
+        torch.cat([d.flatten(), torch.tensor([dst])]),
+        n,
+    )
+
+
 def test_4_backward_on_a_dense_multigraph_matches_the_dense_reference():
     n = 64
-    s, d = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-    g = Graph(
-        torch.cat([s.flatten(), torch.tensor([0])]), torch.cat([d.flatten(), torch.tensor([0])]), n
-    )
+    g = _all_pairs_plus(n, 0, 0)
     torch.manual_seed(0)
     h = torch.randn(n, 2, 64, dtype=torch.float64, requires_grad=True)
     alpha = torch.rand(g.num_edges, 2, dtype=torch.float64, requires_grad=True)
@@ -145,10 +152,7 @@ def test_4_gatconv_on_all_pairs_plus_one_duplicate_trains():
     from gnnbook.nn import GATConv
 
     n = 64
-    s, d = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-    g = Graph(
-        torch.cat([s.flatten(), torch.tensor([1])]), torch.cat([d.flatten(), torch.tensor([2])]), n
-    )
+    g = _all_pairs_plus(n, 1, 2)
     torch.manual_seed(0)
     layer = GATConv(64, 64, num_heads=4)
     layer(g, torch.randn(n, 64)).sum().backward()

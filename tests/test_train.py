@@ -5,6 +5,8 @@ The models are defined here (gnnbook.nn is tested on its own): a mean-aggregatio
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -128,11 +130,18 @@ def test_sparse_features_are_checked_where_they_are_stored():
     is named by its dense position."""
     import dataclasses
 
-    from gnnbook.train import _check_data
+    class SparseLinear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 2)
+
+        def forward(self, graph, x):
+            return torch.sparse.mm(x, self.lin.weight.t()) + self.lin.bias
 
     data = csbm(60, 2, 0.2, 0.05, 1.0, 8, seed=0)
-    _check_data(dataclasses.replace(data, features=data.features.to_sparse()))
+    scores = evaluate(SparseLinear(), dataclasses.replace(data, features=data.features.to_sparse()))
+    assert all(math.isfinite(v) for v in scores.values()), scores
     spoiled = data.features.clone()
     spoiled[3, 5] = float("nan")
     with pytest.raises(ValueError, match=r"features\[3, 5\] = nan"):
-        _check_data(dataclasses.replace(data, features=spoiled.to_sparse()))
+        evaluate(SparseLinear(), dataclasses.replace(data, features=spoiled.to_sparse()))

@@ -61,6 +61,10 @@ from torch.autograd.function import once_differentiable
 
 from .graph import Graph, group_edges
 
+# The key of the sparse blocks in each graph's cache: private to this module, so no caller can
+# fetch (and change) the structures the kernels trust.
+_BLOCKS = object()
+
 # Below this many multiply-adds (edges x heads x features) a sparse product costs more in set-up and
 # thread start-up than it saves: the toy graphs of the chapters and widgets take the plain path.
 SPARSE_MIN_WORK = 1 << 18
@@ -113,16 +117,14 @@ def _adds_in_order(device: torch.device) -> bool:
 def _sum_into(x: torch.Tensor, dim: int, graph: Graph, into_sources: bool = False) -> torch.Tensor:
     """Slices of ``x`` along ``dim``, one per edge, summed into their destinations (or sources):
     node ``v`` gets every slice ``k`` with ``dst[k] == v``, added in increasing ``k``."""
-    index, n = (
-        (graph._src, graph.num_src_nodes) if into_sources else (graph._dst, graph.num_dst_nodes)
-    )
+    src, dst = graph.edges(copy=False)
+    index, n = (src, graph.num_src_nodes) if into_sources else (dst, graph.num_dst_nodes)
     if _adds_in_order(x.device):
         shape = list(x.shape)
         shape[dim] = n
         return x.new_zeros(shape).index_add_(dim, index, x)
-    runs = (
-        graph._csr_by_source() if into_sources else graph._csr()
-    )  # atomics on GPUs: sum sorted runs
+    # atomics on GPUs: sum sorted runs
+    runs = graph.csr_by_source(copy=False) if into_sources else graph.csr(copy=False)
     rows = x.movedim(dim, 0).index_select(0, runs.eids)
     return torch.segment_reduce(rows, "sum", offsets=runs.indptr).movedim(0, dim)
 
@@ -147,9 +149,8 @@ def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
 
     def build():
         # By source, the grouping itself is not kept: only the blocks are (and the int64 ids go).
-        csr = (
-            group_edges(graph._src, graph._dst, graph.num_src_nodes) if by_source else graph._csr()
-        )
+        src, dst = graph.edges(copy=False)
+        csr = group_edges(src, dst, graph.num_src_nodes) if by_source else graph.csr(copy=False)
         n_rows, n_cols = (
             csr.indptr.numel() - 1,
             graph.num_dst_nodes if by_source else graph.num_src_nodes,
@@ -178,7 +179,7 @@ def _blocks(graph: Graph, by_source: bool, count: int) -> tuple[Block, ...]:
             out.append(Block(indptr, indices, csr.eids[keep], start, stop))
         return tuple(out)
 
-    return graph._own(("blocks", by_source, count), build)
+    return graph.cached((_BLOCKS, by_source, count), build)
 
 
 def _csr_matrix(block: Block, values: torch.Tensor) -> torch.Tensor:
@@ -258,7 +259,8 @@ class UAddV(torch.autograd.Function):
         left = el.expand(el.shape[0], *tail).to(dtype).reshape(-1, width)  # (N_src, C)
         right = er.expand(er.shape[0], *tail).to(dtype).reshape(-1, width)  # (N_dst, C)
         ctx.graph, ctx.inputs = graph, ((el.shape, el.dtype), (er.shape, er.dtype))
-        e = left.index_select(0, graph._src).add_(right.index_select(0, graph._dst))
+        src, dst = graph.edges(copy=False)
+        e = left.index_select(0, src).add_(right.index_select(0, dst))
         return e.view(graph.num_edges, *tail)
 
     @staticmethod
@@ -281,7 +283,7 @@ class EdgeSoftmax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, graph: Graph):
-        x, dst = _columns(logits), graph._dst  # (C, E) view
+        x, (_, dst) = _columns(logits), graph.edges(copy=False)  # (C, E) view
         index = dst.expand_as(x)
         peak = x.new_full((x.shape[0], graph.num_dst_nodes), -math.inf).scatter_reduce_(
             1, index, x, "amax"
@@ -305,8 +307,9 @@ class EdgeSoftmax(torch.autograd.Function):
         graph, a = ctx.graph, _columns(alpha)  # (C, E) views
         p = a * _columns(grad)  # p_ij = alpha_ij g_ij
         s = _sum_into(p, 1, graph)  # s_i = sum_k alpha_ik g_ik
+        _, dst = graph.edges(copy=False)
         for p_row, s_row, a_row in zip(p, s, a):  # alpha_ij (g_ij - s_i), a row at a time
-            p_row.sub_(s_row.index_select(0, graph._dst).mul_(a_row))
+            p_row.sub_(s_row.index_select(0, dst).mul_(a_row))
         return _rows(p, alpha.shape), None
 
 
@@ -339,12 +342,9 @@ class UMulESum(torch.autograd.Function):
             if sparse and graph.num_edges <= graph.num_src_nodes * graph.num_dst_nodes:
                 grad_alpha = _sddmm(graph, grad, h)
             else:
-                grad_alpha = (grad.index_select(0, graph._dst) * h.index_select(0, graph._src)).sum(
-                    -1
-                )
-        if ctx.needs_input_grad[
-            0
-        ]:  # dL/dh_j = sum_i alpha_ij dL/dy_i: the same sum, edges turned around
+                src, dst = graph.edges(copy=False)
+                grad_alpha = (grad.index_select(0, dst) * h.index_select(0, src)).sum(-1)
+        if ctx.needs_input_grad[0]:  # dL/dh_j = sum_i alpha_ij dL/dy_i: edges turned around
             grad_h = (
                 _spmm(graph, True, alpha, grad)
                 if sparse
@@ -356,7 +356,8 @@ class UMulESum(torch.autograd.Function):
 def _gather_sum(graph: Graph, x: torch.Tensor, alpha, by_source: bool) -> torch.Tensor:
     """The plain path: ``alpha * x[src]`` summed into each destination (or, ``by_source``,
     ``alpha * x[dst]`` into each source). ``x`` (n, H, F), ``alpha`` (E, H) or None."""
-    messages = x.index_select(0, graph._dst if by_source else graph._src)  # (E, H, F)
+    src, dst = graph.edges(copy=False)
+    messages = x.index_select(0, dst if by_source else src)  # (E, H, F)
     if alpha is not None:
         messages = messages * alpha.unsqueeze(-1)
     return _sum_into(messages, 0, graph, into_sources=by_source)
@@ -377,7 +378,8 @@ class UDotV(torch.autograd.Function):
         ctx.graph = graph
         ctx.save_for_backward(x, y)
         if not _sparse_ok(x, graph.num_edges):
-            return (x.index_select(0, graph._src) * y.index_select(0, graph._dst)).sum(-1)
+            src, dst = graph.edges(copy=False)
+            return (x.index_select(0, src) * y.index_select(0, dst)).sum(-1)
         return _sddmm(graph, y, x)
 
     @staticmethod

@@ -221,6 +221,14 @@ class AttentionDrawing:
     the focused node recede (thin, light grey); labels are placed where they meet no node and no
     other label (:func:`gnnbook.attention_model.place_labels`). Constants:
     :data:`gnnbook.attention_model.STYLE`.
+
+    Args (the drawing's style, also taken by :func:`draw_attention`):
+        cmap: the colour map of :math:`\alpha`; ``node_labels``: a name per node (default ids).
+        annotate: label the focused node's incoming edges (default: when a node is focused).
+        fmt: format of the printed :math:`\alpha`; ``max_labels``: at most this many labels (the
+            largest).
+        width_range: line widths (points) of :math:`\alpha = 0` and :math:`\alpha = v_{\max}`.
+        node_size: marker area (points²); default by the graph's size class.
     """
 
     def __init__(
@@ -492,15 +500,9 @@ def draw_attention(
     *,
     seed: int = 0,
     vmax=None,
-    cmap=CMAP,
-    node_labels=None,
-    annotate=None,
-    fmt: str = ".2f",
-    max_labels: int = STYLE["label_cap"],
-    width_range=tuple(STYLE["width_range"]),
-    node_size=None,
     colorbar: bool = True,
     title=None,
+    **style,
 ):
     r"""Draw ``graph`` with every edge's width and colour following its attention
     :math:`\alpha_{ij}`.
@@ -523,10 +525,9 @@ def draw_attention(
         pos: ``{node: (x, y)}``; default :func:`graph_layout` with ``seed``.
         vmax: the :math:`\alpha` of the widest, darkest edge (default the largest drawn). Panels
             that are compared need the same ``vmax`` (and :func:`attention_colorbar` for one bar).
-        annotate: label the focused node's incoming edges (default: when a node is focused).
-        fmt: format of the printed :math:`\alpha`; ``max_labels``: at most this many labels (the
-            largest).
-        width_range: line widths (points) of :math:`\alpha = 0` and :math:`\alpha = v_{\max}`.
+        colorbar: add the colour bar; ``title``: the Axes' title (default says node and head).
+        style: ``cmap``, ``node_labels``, ``annotate``, ``fmt``, ``max_labels``, ``width_range``,
+            ``node_size``, as :class:`AttentionDrawing` takes them.
 
     Returns:
         The Axes. Each edge's artist has gid ``"edge-<k>"`` (``k`` its edge id). :func:`alt_text` of
@@ -534,45 +535,6 @@ def draw_attention(
 
     Chapters "GAT" and "Attention on real graphs".
     """
-    return _attention_drawing(
-        graph,
-        attention,
-        node,
-        head,
-        ax,
-        pos,
-        seed=seed,
-        vmax=vmax,
-        cmap=cmap,
-        node_labels=node_labels,
-        annotate=annotate,
-        fmt=fmt,
-        max_labels=max_labels,
-        width_range=width_range,
-        node_size=node_size,
-        colorbar=colorbar,
-        title=title,
-    ).ax
-
-
-def _attention_drawing(
-    graph,
-    attention,
-    node,
-    head,
-    ax,
-    pos,
-    *,
-    seed,
-    vmax,
-    cmap,
-    colorbar,
-    title,
-    node_size,
-    **options,
-) -> AttentionDrawing:
-    """:func:`draw_attention`'s steps: check, lay out, make the artists, style them,
-    add the colour bar."""
     import matplotlib.pyplot as plt
 
     graph = as_graph(graph)
@@ -599,16 +561,14 @@ def _attention_drawing(
             ax.figure,
             ax,
             vmax,
-            cmap=cmap,
+            cmap=style.get("cmap", CMAP),
             label=r"attention $\alpha_{ij}$ (edge width and colour)",
             shrink=0.72,
         )
-    drawing = AttentionDrawing(
-        graph, ax, xy, vmax=float(vmax), cmap=cmap, node_size=node_size, **options
-    )
+    drawing = AttentionDrawing(graph, ax, xy, vmax=float(vmax), **style)
     drawing.update(attention, node, head, title)
     _describe(ax.figure, drawing.sentence)
-    return drawing
+    return ax
 
 
 def draw_attention_heads(
@@ -659,7 +619,7 @@ def draw_attention_heads(
         fig, axes.ravel().tolist(), vmax, cmap=kwargs["cmap"]
     )  # first, as in draw_attention
     for i, h in enumerate(heads):
-        _attention_drawing(
+        draw_attention(
             graph,
             att,
             node,

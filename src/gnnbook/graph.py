@@ -7,7 +7,9 @@ message passing" builds this object by hand.
 
 A graph owns its ids: the constructor copies them, and :attr:`Graph.src`, :attr:`Graph.dst`,
 :meth:`Graph.edges`, :meth:`Graph.csr` hand out copies, so changing a tensor after the fact can
-never make the graph (or the sparse products, which trust it) read outside its nodes.
+never make the graph (or the sparse products, which trust it) read outside its nodes. Kernels that
+only read (:mod:`gnnbook.ops`, :mod:`gnnbook._sparse`) ask for the graph's own tensors with
+``copy=False`` and must never write to them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ class CSR(NamedTuple):
 MAX_NODES = 2**31 - 1
 
 
-def _node_count(value, name: str) -> int:
+def node_count(value, name: str) -> int:
+    """``value`` as a node count (a non-negative int up to :data:`MAX_NODES`), or a
+    ``TypeError``/``ValueError`` naming ``name``; the check every graph builder shares."""
     if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -185,11 +189,11 @@ class Graph:
         if bipartite:
             if num_src_nodes is None or num_dst_nodes is None:
                 raise ValueError("a bipartite graph needs both num_src_nodes and num_dst_nodes")
-            n_src = _node_count(num_src_nodes, "num_src_nodes")
-            n_dst = _node_count(num_dst_nodes, "num_dst_nodes")
+            n_src = node_count(num_src_nodes, "num_src_nodes")
+            n_dst = node_count(num_dst_nodes, "num_dst_nodes")
         else:
             inferred = int(torch.cat([src, dst]).max()) + 1 if src.numel() else 0
-            n_src = n_dst = inferred if num_nodes is None else _node_count(num_nodes, "num_nodes")
+            n_src = n_dst = inferred if num_nodes is None else node_count(num_nodes, "num_nodes")
         _check_range(src, n_src, "src")
         _check_range(dst, n_dst, "dst")
         self._src, self._dst = src, dst  # private: only copies leave the graph
@@ -224,9 +228,10 @@ class Graph:
     def device(self) -> torch.device:
         return self._src.device
 
-    def edges(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(src, dst)`` in edge order (copies)."""
-        return self.src, self.dst
+    def edges(self, copy: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(src, dst)`` in edge order: copies, or with ``copy=False`` the graph's own tensors,
+        for code that only reads them (writing to those would corrupt the graph)."""
+        return (self.src, self.dst) if copy else (self._src, self._dst)
 
     def in_degrees(self) -> torch.Tensor:
         """Number of edges arriving at each destination node, shape ``(num_dst_nodes,)``."""
@@ -256,23 +261,20 @@ class Graph:
         they stay as built."""
         return self.cached((_OWN, key), build)
 
-    def _csr(self) -> CSR:
-        return self._own("csr", lambda: group_edges(self._dst, self._src, self.num_dst_nodes))
+    def csr(self, copy: bool = True) -> CSR:
+        """In-edges grouped by destination (a stable sort, so ties keep edge order); computed once,
+        handed out as a copy (``copy=False``: the graph's own, to read only, as :meth:`edges`)."""
+        csr = self._own("csr", lambda: group_edges(self._dst, self._src, self.num_dst_nodes))
+        return _copy(csr) if copy else csr
 
-    def _csr_by_source(self) -> CSR:
-        return self._own(
+    def csr_by_source(self, copy: bool = True) -> CSR:
+        """Out-edges grouped by source (the transpose of :meth:`csr`): ``indptr`` over source nodes,
+        ``indices`` the destinations, ``eids`` the edge ids; computed once, handed out as a copy
+        (``copy=False``: the graph's own, to read only)."""
+        csr = self._own(
             "csr_by_source", lambda: group_edges(self._src, self._dst, self.num_src_nodes)
         )
-
-    def csr(self) -> CSR:
-        """In-edges grouped by destination (a stable sort, so ties keep edge order); computed once,
-        handed out as a copy."""
-        return _copy(self._csr())
-
-    def csr_by_source(self) -> CSR:
-        """Out-edges grouped by source (the transpose of :meth:`csr`): ``indptr`` over source nodes,
-        ``indices`` the destinations, ``eids`` the edge ids; computed once, handed out as a copy."""
-        return _copy(self._csr_by_source())
+        return _copy(csr) if copy else csr
 
     def require_homogeneous(self, what: str) -> None:
         """Raise a ``ValueError`` naming ``what`` when the graph is bipartite."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import torch
 
-from .graph import Graph, _node_count
+from .graph import Graph, node_count
 
 
 def _undirected(pairs, num_nodes: int) -> Graph:
@@ -27,14 +27,14 @@ def toy_graph() -> Graph:
 
 def path_graph(num_nodes: int) -> Graph:
     """``0 - 1 - ... - (n-1)``, both directions (no edges for 0 or 1 node)."""
-    num_nodes = _node_count(num_nodes, "num_nodes")
+    num_nodes = node_count(num_nodes, "num_nodes")
     return _undirected([(i, i + 1) for i in range(num_nodes - 1)], num_nodes)
 
 
 def star_graph(num_leaves: int) -> Graph:
     """A hub, node 0, joined to leaves ``1..num_leaves``, both directions (just
     the hub for 0 leaves)."""
-    num_leaves = _node_count(num_leaves, "num_leaves")
+    num_leaves = node_count(num_leaves, "num_leaves")
     return _undirected([(0, i) for i in range(1, num_leaves + 1)], num_leaves + 1)
 
 

@@ -19,26 +19,11 @@ import torch
 
 from . import _sparse
 from .graph import Graph, as_graph
-
-
-def _checked(graph: Graph, name: str, value) -> None:
-    """A floating-point tensor on the graph's device (ints would silently truncate, other devices
-    would be read as garbage by the index kernels)."""
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if not value.is_floating_point():
-        raise TypeError(
-            f"{name} must be a floating-point tensor, got dtype {value.dtype} (use {name}.float())"
-        )
-    if value.device != graph.device:
-        raise ValueError(
-            f"{name} is on {value.device}, the graph on {graph.device}: move one of them "
-            f"with .to(device)"
-        )
+from .tensor_checks import float_tensor_on
 
 
 def _per_edge(graph: Graph, name: str, value: torch.Tensor) -> None:
-    _checked(graph, name, value)
+    float_tensor_on(graph, name, value)
     if value.dim() == 0 or value.shape[0] != graph.num_edges:
         raise ValueError(
             f"{name} must have one row per edge ({graph.num_edges}), got shape {tuple(value.shape)}"
@@ -46,7 +31,7 @@ def _per_edge(graph: Graph, name: str, value: torch.Tensor) -> None:
 
 
 def _per_node(graph: Graph, side: str, name: str, value: torch.Tensor) -> None:
-    _checked(graph, name, value)
+    float_tensor_on(graph, name, value)
     count = graph.num_src_nodes if side == "source" else graph.num_dst_nodes
     if value.dim() == 0 or value.shape[0] != count:
         raise ValueError(
@@ -136,7 +121,8 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     """
     graph = as_graph(graph)
     _per_node(graph, "source", "h", h)
-    messages = h.index_select(0, graph._src)
+    src, dst = graph.edges(copy=False)
+    messages = h.index_select(0, src)
     if alpha is not None:
         _per_edge(graph, "alpha", alpha)
         if alpha.numel() != graph.num_edges:
@@ -148,7 +134,7 @@ def u_mul_e_max(graph, h: torch.Tensor, alpha: torch.Tensor | None = None) -> to
     # include_self=False: a destination's row starts from its first message, and an
     # empty one stays 0.
     return h.new_zeros((graph.num_dst_nodes, *h.shape[1:])).scatter_reduce(
-        0, _broadcast_edges(graph._dst, messages), messages, "amax", include_self=False
+        0, _broadcast_edges(dst, messages), messages, "amax", include_self=False
     )
 
 

@@ -11,6 +11,7 @@ import numbers
 import torch
 
 from ..graph import Graph, as_graph
+from ..tensor_checks import float_tensor_on
 
 _SHOWN = 5  # how many offending node ids an error message lists
 
@@ -42,8 +43,7 @@ def probability(p, name: str) -> float:
 def _node_tensor(
     h, name: str, graph: Graph, rows: int, side: str, width: int, param, extra_dims: bool
 ) -> None:
-    if not isinstance(h, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(h).__name__}")
+    float_tensor_on(graph, name, h)
     if extra_dims and h.dim() < 2:
         raise ValueError(
             f"{name} must have shape (nodes, ..., features), got shape {tuple(h.shape)}; "
@@ -52,14 +52,6 @@ def _node_tensor(
     if not extra_dims and h.dim() != 2:
         hint = f"; for one feature per node use {name}.unsqueeze(-1)" if h.dim() == 1 else ""
         raise ValueError(f"{name} must be 2-D (nodes, features), got shape {tuple(h.shape)}{hint}")
-    if not h.is_floating_point():
-        raise TypeError(
-            f"{name} must be a floating-point tensor, got {h.dtype}; convert it with .float()"
-        )
-    if h.device != graph.device:
-        raise ValueError(
-            f"{name} is on {h.device} but the graph is on {graph.device}; move one with .to()"
-        )
     if h.shape[0] != rows:
         raise ValueError(f"{name} has {h.shape[0]} rows but the graph has {rows} {side} nodes")
     if h.shape[-1] != width:
