@@ -207,7 +207,10 @@ def _spmm(graph: Graph, by_source: bool, alpha, x: torch.Tensor) -> torch.Tensor
     extra memory is one head's worth.
     """
     n_cols, heads, feats = x.shape
-    blocks = _blocks(graph, by_source, _column_blocks(x[:, 0]))
+    # Blocks let the cache keep rows of x that several entries read; with no more entries than
+    # columns (edge features summed into nodes) each row is read about once, and blocks only cost.
+    count = _column_blocks(x[:, 0]) if graph.num_edges > n_cols else 1
+    blocks = _blocks(graph, by_source, count)
     # Each block's values for all heads, in its run order: one gather of whole rows.
     picked = [None if alpha is None else alpha.index_select(0, block.eids) for block in blocks]
     out = x.new_empty(blocks[0].indptr.numel() - 1, heads, feats)

@@ -178,7 +178,8 @@ class TransformerConv(nn.Module):
         weights = self.attn_drop(alpha)
         rst = ops.u_mul_e_sum(g, v, weights)  # sum_j alpha_ij v_j
         if w_e is not None:  # + sum_j alpha_ij W_e x_ij = W_e (sum_j alpha_ij x_ij)
-            rst = rst + torch.einsum("nhd,hfd->nhf", ops.u_mul_e_sum(edges, x, weights), w_e)
+            z = ops.u_mul_e_sum(edges, x, weights)  # (N_dst, H, edge_feats)
+            rst = rst + torch.einsum("nhd,hfd->nhf", z, w_e)
         if not self.concat:
             rst = rst.mean(1, keepdim=True)  # m_i: the heads' average
         if self.lin_skip is not None:
@@ -201,12 +202,14 @@ def _per_head(edge_feat: torch.Tensor, heads: int) -> torch.Tensor:
 
 def _edges_as_sources(g: Graph) -> Graph:
     """Edge ``k`` as a graph whose source ``k`` has that one edge into ``dst[k]``: ``u_mul_e_sum``
-    over it sums per-edge values into each destination (cached on ``g``)."""
+    over it sums per-edge values into each destination, ``u_dot_v`` dots each edge's value with its
+    destination's (cached on ``g``)."""
+    _, dst = g.edges(copy=False)
     return g.cached(
         "edges_as_sources",
         lambda: Graph(
             torch.arange(g.num_edges, device=g.device),
-            g.dst,
+            dst,
             num_src_nodes=g.num_edges,
             num_dst_nodes=g.num_dst_nodes,
         ),
