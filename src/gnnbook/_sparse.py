@@ -250,8 +250,8 @@ def _sddmm(graph: Graph, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         torch.sparse.sampled_addmm(
             where, g[:, k].contiguous(), x[:, k].contiguous().t(), beta=0.0, out=where
         )
-    back = runs.new_empty(runs.shape[::-1])  # (E, H), back in edge order
-    return back.index_copy_(0, block.eids, runs.t())
+    runs = runs.t().contiguous()  # (E, H): index_copy_ is fast only with whole rows to move
+    return runs.new_empty(runs.shape).index_copy_(0, block.eids, runs)  # back in edge order
 
 
 # --- the three ops ------------------------------------------------------------------------------
