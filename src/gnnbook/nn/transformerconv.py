@@ -171,14 +171,17 @@ class TransformerConv(nn.Module):
         e = ops.u_dot_v(g, k, q)  # q_i . k_j / sqrt(F), (E, H, 1)
         if w_e is not None:
             # + q_i . (W_e x_ij) = (W_e^T q_i) . x_ij: a dot product of width edge_feats per edge
-            # and head, without the (E, H, F) tensor eps_ij = W_e x_ij
-            x, edges = _per_head(edge_feat, self._num_heads), _edges_as_sources(g)
-            e = e + ops.u_dot_v(edges, x, torch.einsum("nhf,hfd->nhd", q, w_e))
+            # and head, without the (E, H, F) tensor eps_ij = W_e x_ij. The edge terms run on the
+            # edges in destination order (_edges_by_destination): x_ij is then read front to back.
+            edges, order, inverse = _edges_by_destination(g)
+            x = _permuted(edge_feat, inverse).unsqueeze(1).expand(-1, self._num_heads, -1)
+            s = ops.u_dot_v(edges, x, torch.einsum("nhf,hfd->nhd", q, w_e))
+            e = e + _permuted(s, order)  # back in edge order
         alpha = ops.edge_softmax(g, e)  # alpha_ij
         weights = self.attn_drop(alpha)
         rst = ops.u_mul_e_sum(g, v, weights)  # sum_j alpha_ij v_j
         if w_e is not None:  # + sum_j alpha_ij W_e x_ij = W_e (sum_j alpha_ij x_ij)
-            z = ops.u_mul_e_sum(edges, x, weights)  # (N_dst, H, edge_feats)
+            z = ops.u_mul_e_sum(edges, x, _permuted(weights, inverse))  # (N_dst, H, edge_feats)
             rst = rst + torch.einsum("nhd,hfd->nhf", z, w_e)
         if not self.concat:
             rst = rst.mean(1, keepdim=True)  # m_i: the heads' average
@@ -195,22 +198,31 @@ class TransformerConv(nn.Module):
         return (rst, alpha) if get_attention else rst
 
 
-def _per_head(edge_feat: torch.Tensor, heads: int) -> torch.Tensor:
-    """``(E, edge_feats)`` seen as ``(E, H, edge_feats)``, the same row for every head (a view)."""
-    return edge_feat.unsqueeze(1).expand(-1, heads, -1)
+def _edges_by_destination(g: Graph) -> tuple[Graph, torch.Tensor, torch.Tensor]:
+    """``(edges, order, inverse)``: ``order`` lists the edge ids of ``g`` grouped by destination
+    (as ``g.csr()``), ``inverse`` is its inverse, and ``edges`` is a graph whose source ``k`` is
+    edge ``order[k]``, with one edge into that edge's destination. ``u_dot_v`` and ``u_mul_e_sum``
+    over it, on per-edge values put in that order, take per-edge dot products with the destinations
+    and sums into them, reading the values front to back (in edge order they would be read at
+    random, once per head). Cached on ``g``."""
 
-
-def _edges_as_sources(g: Graph) -> Graph:
-    """Edge ``k`` as a graph whose source ``k`` has that one edge into ``dst[k]``: ``u_mul_e_sum``
-    over it sums per-edge values into each destination, ``u_dot_v`` dots each edge's value with its
-    destination's (cached on ``g``)."""
-    _, dst = g.edges(copy=False)
-    return g.cached(
-        "edges_as_sources",
-        lambda: Graph(
+    def build():
+        csr = g.csr(copy=False)
+        edges = Graph(
             torch.arange(g.num_edges, device=g.device),
-            dst,
+            torch.repeat_interleave(
+                torch.arange(g.num_dst_nodes, device=g.device), csr.indptr.diff()
+            ),
             num_src_nodes=g.num_edges,
             num_dst_nodes=g.num_dst_nodes,
-        ),
-    )
+        )
+        return edges, csr.eids, _permuted(edges.src, csr.eids)  # src: 0, 1, ..., E - 1
+
+    return g.cached("edges_by_destination", build)
+
+
+def _permuted(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Row ``index[k]`` of the result is row ``k`` of ``values`` (``index`` a permutation).
+    Written as ``index_copy_``, whose backward is a gather (``index_select``'s is a slow
+    scatter)."""
+    return torch.empty_like(values).index_copy_(0, index, values)
