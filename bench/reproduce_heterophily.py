@@ -3,14 +3,15 @@ and write a dated Markdown table.
 
 The defaults are the paper's configuration: hidden width 512, 8 heads, dropout 0.2, Adam with
 learning rate 3e-5, 1000 full-batch steps evaluated at every step, 1 to 5 residual blocks (the depth
-with the best mean validation score is reported), all 10 splits. That takes hours on a CPU; the
+with the best mean validation score is reported), all 10 splits. That takes days on a CPU; the
 flags shrink it, e.g. a smoke run:
 
     PYTHONPATH=src python bench/reproduce_heterophily.py --datasets minesweeper --models GCN \
         --splits 1 --steps 50 --layers 1 --hidden 64
 
 Data come from the gnnbook cache (``$GNNBOOK_DATA`` or ``~/.cache/gnnbook``; ``.ci/seed_data.sh``
-fills it), else are downloaded. Chapter "When attention helps and when it cannot" shows the table.
+fills it), else are downloaded. Chapter "When attention helps and when it cannot" trains a small
+configuration of the same models in the book build and names this script for the full one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from pathlib import Path
 
 import torch
 
-from gnnbook import default_device
 from gnnbook.datasets import HETEROPHILOUS_NAMES, load_heterophilous
 from gnnbook.models import MODELS, PUBLISHED, HeterophilyNet, train_split
 
@@ -91,10 +91,15 @@ def _mean_std(values: list[float]) -> str:
     )
 
 
+def _device(args) -> torch.device:
+    """``--device``, else the GPU when there is one."""
+    return torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
 def run(args) -> list[dict]:
     """One row per (dataset, model): the depth with the best mean validation
     score, its test scores."""
-    device = torch.device(args.device) if args.device else default_device()
+    device = _device(args)
     rows = []
     for name in args.datasets:
         data = load_heterophilous(name).to(device)
@@ -144,7 +149,7 @@ def run(args) -> list[dict]:
 
 
 def _device_name(args) -> str:
-    device = torch.device(args.device) if args.device else default_device()
+    device = _device(args)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"

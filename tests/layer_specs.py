@@ -95,10 +95,11 @@ def _gat(layer, g, w, h_src, h_dst):
     return _residual_and_bias(layer, h_dst, out), alpha
 
 
-def _gatv2(layer, g, w, h_src, h_dst):
-    A, _ = _matrices(g, None)
-    out, alpha = reference.gatv2(
-        A,
+def gatv2_dense(layer, adjacency, h_src, h_dst):
+    """:func:`gnnbook.reference.gatv2` with a ``GATv2Conv``'s weights: ``(out, alpha)``, before
+    the layer's residual and bias."""
+    return reference.gatv2(
+        adjacency,
         h_src,
         h_dst,
         layer.fc_src.weight,
@@ -108,6 +109,11 @@ def _gatv2(layer, g, w, h_src, h_dst):
         b_dst=layer.fc_dst.bias,
         negative_slope=layer.leaky_relu.negative_slope,
     )
+
+
+def _gatv2(layer, g, w, h_src, h_dst):
+    A, _ = _matrices(g, None)
+    out, alpha = gatv2_dense(layer, A, h_src, h_dst)
     return _residual_and_bias(layer, h_dst, out), alpha
 
 

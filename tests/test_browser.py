@@ -102,21 +102,28 @@ def _read(root):
 def _check(root, params, previous=None, expect_change=True, what=""):
     state, rows = _read(root)
     src, dst, alpha = rows[:, 0].astype(int), rows[:, 1].astype(int), rows[:, 2]
-    assert list(src) == params["src"] and list(dst) == params["dst"], (
-        "one element per edge, in edge order"
-    )
+    python = web.attention_from_params(params, state)
+    if state.get("full"):  # every node attends to the chosen one: its n edges, by source
+        n, v = params["n"], state["node"]
+        assert list(src) == list(range(n)) and list(dst) == [v] * n, "full: one element per source"
+        python = python[v * n : (v + 1) * n]
+    else:
+        assert list(src) == params["src"] and list(dst) == params["dst"], (
+            "one element per edge, in edge order"
+        )
     sums = np.zeros(params["n"])
     np.add.at(sums, dst, alpha)
     has_in = np.bincount(dst, minlength=params["n"]) > 0
     np.testing.assert_allclose(
         sums[has_in], 1.0, atol=1e-9, err_msg=f"{what}: α must sum to 1 per destination"
     )
-    python = web.attention_from_params(params, state)
     np.testing.assert_allclose(
         alpha, python, rtol=0, atol=1e-6, err_msg=f"{what}: browser and gnnbook disagree"
     )
     if previous is not None and expect_change:
-        assert not np.allclose(alpha, previous, rtol=0, atol=1e-9), f"{what}: α did not change"
+        assert alpha.shape != previous.shape or not np.allclose(
+            alpha, previous, rtol=0, atol=1e-9
+        ), f"{what}: α did not change"
     return state, alpha
 
 
@@ -160,15 +167,29 @@ def exercise_figure(root):
         ("perturb", 2.5),
         ("perturb", -1.8),
     ]
-    if len(kinds) == 1 and kinds[0] == "dot":
+
+    def has_slope(kind):
+        return "slope" in params["kind_info"][kind]["controls"]
+
+    if len(kinds) == 1 and not has_slope(kinds[0]):
         moves = [m for m in moves if m[0] != "slope"]
+    # the view options a figure offers: full attention on and off, every positional encoding
+    if params["pe"]:
+        codes = ["none", *params["pe"]["encodings"]]
+        moves += [("pe", c) for c in cycle(codes, state["pe"])]
+    if params["offer_full"]:
+        moves += [("full", not state["full"]), ("full", state["full"])]
     for name, value in moves:
         if (name == "head" and len(heads) == 1) or (name == "kind" and len(kinds) == 1):
             continue
-        if name in ("head", "kind"):
+        if name in ("head", "kind", "pe"):
             root.locator(f'[data-control="{name}"]').select_option(str(value))
+        elif name == "full":
+            root.locator('[data-control="full"]').set_checked(value)
         else:
-            if name == "slope" and json.loads(root.get_attribute("data-state"))["kind"] == "dot":
+            if name == "slope" and not has_slope(
+                json.loads(root.get_attribute("data-state"))["kind"]
+            ):
                 root.locator('[data-control="kind"]').select_option(kinds[0])
                 state, alpha = _check(root, params, alpha, expect_change=False, what="kind reset")
             _set_range(root, name, value)

@@ -107,7 +107,7 @@ WEB_CORRUPTIONS = [
 @given(
     graph=graphs_with_loops(),
     heads=st.integers(1, 3),
-    kind=st.sampled_from(["gat", "gatv2", "dot"]),
+    kind=st.sampled_from(["gat", "gatv2", "dot", "transformer"]),
     seed=st.integers(0, 3),
     node=st.integers(0, 5),
     head=st.one_of(st.none(), st.just("mean"), st.integers(0, 2)),
@@ -124,18 +124,8 @@ def test_fuzz_interactive_attention(
     assume(node < n and (head in (None, "mean") or head < heads))
     layers = make_layers(3, 2, heads, seed=seed)
     feat = web.default_features(n, 3, seed=seed)
-    args = dict(
-        graph=graph,
-        layer=layers[kind],
-        feat=feat,
-        node=node,
-        head=head,
-        scale=scale,
-        slope=slope,
-        perturb=perturb,
-        node_labels=labels[:n],
-        seed=seed,
-    )
+    args = dict(graph=graph, layer=layers[kind], feat=feat, node=node, head=head, seed=seed)
+    args.update(scale=scale, slope=slope, perturb=perturb, node_labels=labels[:n])
     bad = {"feat_nan": "feat", "feat_inf": "feat", "feat_width": "feat", "layer_nan": "layer"}.get(
         corruption, corruption
     )
@@ -153,7 +143,7 @@ def test_fuzz_interactive_attention(
     elif corruption in ("slope", "perturb"):
         args[corruption] = float("nan")
     elif corruption == "kind":
-        args["kind"] = "transformer"
+        args["kind"] = "sparse"
     elif corruption == "vmax":
         args["vmax"] = -1.0
     elif corruption == "layer_nan":

@@ -15,7 +15,13 @@ import torch
 
 from gnnbook import Graph
 from gnnbook.datasets import HETEROPHILOUS_SHA256, cache_dir, load_heterophilous
-from gnnbook.measures import adjusted_homophily, edge_homophily, label_informativeness, roc_auc
+from gnnbook.measures import (
+    adjusted_homophily,
+    dirichlet_energy,
+    edge_homophily,
+    label_informativeness,
+    roc_auc,
+)
 from gnnbook.optional import optional_import
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "heterophilous"
@@ -212,3 +218,40 @@ def test_roc_auc_extremes_and_errors():
         roc_auc(torch.rand(3), targets)
     with pytest.raises(ValueError, match="NaN"):
         roc_auc(torch.tensor([0.1, float("nan"), 0.3, 0.4]), targets)
+
+
+# --- Dirichlet energy --------------------------------------------------------------------------
+def _energy_by_loop(edges, h):
+    """(1/N) sum over the directed edges j -> i of ||h_i - h_j||^2, one float64 entry at a time."""
+    total = 0.0
+    for j, i in edges:
+        total += sum((float(a) - float(b)) ** 2 for a, b in zip(h[i], h[j]))
+    return total / len(h)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dirichlet_energy_equals_the_loop(seed):
+    g = _graph(HAND_EDGES, 8)
+    h = torch.randn(8, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    directed = list(zip(g.src.tolist(), g.dst.tolist()))
+    expected = _energy_by_loop(directed, h.tolist())
+    assert dirichlet_energy(g, h).item() == pytest.approx(expected, rel=1e-12)
+    # (N, heads, F) is one vector per node; a one-way graph counts each edge once
+    assert dirichlet_energy(g, h.view(8, 3, 1)).item() == pytest.approx(expected, rel=1e-12)
+    one_way = Graph([u for u, v in HAND_EDGES], [v for u, v in HAND_EDGES], 8)
+    assert dirichlet_energy(one_way, h).item() == pytest.approx(expected / 2, rel=1e-12)
+
+
+def test_dirichlet_energy_extremes_and_errors():
+    g = _graph(HAND_EDGES, 8)
+    assert dirichlet_energy(g, torch.ones(8, 4)).item() == 0  # equal rows: nothing left
+    # two ends differing by 1 in one feature: each of the 11 undirected edges counted twice
+    h = torch.tensor([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0], [6.0], [7.0]])
+    by_hand = 2 * sum((u - v) ** 2 for u, v in HAND_EDGES) / 8
+    assert dirichlet_energy(g, h).item() == pytest.approx(by_hand)
+    with pytest.raises(TypeError, match="gnnbook.Graph"):
+        dirichlet_energy((g.src, g.dst), h)
+    with pytest.raises(TypeError, match="floating-point"):
+        dirichlet_energy(g, torch.ones(8, 2, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"one row per node, shape \(8, ...\)"):
+        dirichlet_energy(g, torch.ones(7, 2))

@@ -12,6 +12,7 @@ from gnnbook import Graph, reference
 from gnnbook.datasets import csbm
 from gnnbook.models import MODELS, HeterophilyNet, train_split
 from gnnbook.train import accuracy
+from layer_specs import gatv2_dense
 
 F64 = torch.float64
 
@@ -45,16 +46,7 @@ def _dense_forward(model: HeterophilyNet, graph: Graph, x: torch.Tensor) -> torc
             conv, separate = part.conv, model.model.endswith("-sep")
             adjacency = A if separate else A_loops
             if model.model.startswith("GATv2"):
-                heads_out, _ = reference.gatv2(
-                    adjacency,
-                    ln,
-                    ln,
-                    conv.fc_src.weight,
-                    conv.fc_dst.weight,
-                    conv.attn[0],
-                    b_src=conv.fc_src.bias,
-                    b_dst=conv.fc_dst.bias,
-                )
+                heads_out, _ = gatv2_dense(conv, adjacency, ln, ln)
             else:
                 a = torch.cat([conv.attn_r, conv.attn_l], -1)[0]
                 heads_out, _ = reference.gat(adjacency, ln, ln, conv.fc.weight, conv.fc.weight, a)

@@ -3,8 +3,8 @@ within a CPU budget.
 
 In the pinned venv the strict book build already executes every notebook, so this runs where Jupyter
 Book is absent (the modern venv, Colab's stand-in) or when GNNBOOK_RUN_NOTEBOOKS=1. Every chapter
-must run in at most ``CPU_BUDGET_S`` seconds of the kernel's CPU time (printed for each chapter): a
-reader on Colab waits that long.
+must run in at most ``CPU_BUDGET_S`` seconds of the kernel's CPU time (printed for each chapter), or
+the larger budget ``CPU_BUDGETS`` grants it by name: a reader on Colab waits that long.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ executed_by_build = (
     and os.environ.get("GNNBOOK_RUN_NOTEBOOKS") != "1"
 )
 CPU_BUDGET_S = 120.0
+# Chapters that train on real benchmarks get more; each entry says why.
+CPU_BUDGETS = {
+    "when-attention-helps": 180.0,  # six models on minesweeper, tolokers, chameleon; a CSBM sweep
+}
 CPU_PROBE = "import time\nprint(f'kernel cpu seconds: {time.process_time():.3f}')"
 
 
@@ -62,14 +66,19 @@ def execute(nb, cwd: Path) -> float:
 def test_notebook_runs(path, capsys):
     nbformat = pytest.importorskip("nbformat")
     nb = nbformat.read(path, as_version=4)
+    budget = CPU_BUDGETS.get(path.stem, CPU_BUDGET_S)
     cpu = execute(nb, path.parent)
     with capsys.disabled():
-        print(f"\n{path.stem}: {cpu:.1f} s kernel CPU (budget {CPU_BUDGET_S:.0f} s)")
+        print(f"\n{path.stem}: {cpu:.1f} s kernel CPU (budget {budget:.0f} s)")
     errors = cell_errors(nb)
     assert not errors, f"{path.name}: " + "; ".join(errors)
-    assert cpu <= CPU_BUDGET_S, (
-        f"{path.name}: {cpu:.0f} s of CPU, over the {CPU_BUDGET_S:.0f} s budget"
-    )
+    assert cpu <= budget, f"{path.name}: {cpu:.0f} s of CPU, over the {budget:.0f} s budget"
+
+
+def test_every_budget_names_a_chapter():
+    """A budget for a renamed or removed chapter would silently stop applying."""
+    assert set(CPU_BUDGETS) <= {p.stem for p in NOTEBOOKS}
+    assert all(CPU_BUDGET_S < b <= 180 for b in CPU_BUDGETS.values())
 
 
 def test_a_failing_cell_is_reported(tmp_path):

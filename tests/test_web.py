@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from gnnbook import graphs, web
-from gnnbook.attention_model import KINDS, STYLE, Controls
+from gnnbook import graphs, pe, web
+from gnnbook.attention_model import KINDS, STYLE, Controls, controlled_layer, full_graph
 
 
 def _figure(**kw):
@@ -21,6 +21,18 @@ def _figure(**kw):
     layers = web.make_layers(5, 4, 2, seed=0)
     feat = web.default_features(6, 5, seed=0)
     return g, layers, feat, web.interactive_attention(g, layers, feat, node=0, **kw)
+
+
+PE_K = 3
+
+
+def _pe_figure(**kw):
+    """The toy graph with the full-attention and positional-encoding controls: layers of input
+    width 5 + PE_K, features of width 5."""
+    g = graphs.toy_graph()
+    layers = web.make_layers(5 + PE_K, 4, 2, seed=0)
+    feat = web.default_features(6, 5, seed=0)
+    return g, web.interactive_attention(g, layers, feat, **{"full": False, "pe_k": PE_K, **kw})
 
 
 def _params(html):
@@ -48,18 +60,30 @@ PORT_SCORES = {
     "dot": lambda L, h, zj, zi, s, slope: (
         s * sum(x * y for x, y in zip(zj, zi)) / math.sqrt(len(zj))
     ),
+    # zj is the key k_j = W_k h_j + b_k (the page's Ws), zi the query q_i = W_q h_i + b_q (Wd)
+    "transformer": lambda L, h, kj, qi, s, slope: (
+        s * sum(q * k for q, k in zip(qi, kj)) / math.sqrt(len(kj))
+    ),
 }
 
 
-def _js_port(p, st):
+def _js_port(p, st, all_heads=False):
     """A line-by-line Python port of the browser's attention() (web_assets/attention.js), on the
     JSON; what each kind has comes from the page's kind_info, as in the JS."""
     N, H, F, D = p["n"], p["heads"], p["out_feats"], p["in_feats"]
     L, s = p["kinds"][st["kind"]], st["scale"]
     feat = [row[:] for row in p["feat"]]
     if st["perturb"] != 0 and st["perturb_node"] is not None:
-        for c in range(D):
+        for c in range(len(p["direction"])):
             feat[st["perturb_node"]][c] += st["perturb"] * p["direction"][c]
+    if p["pe"]:  # [h || p]: the chosen encoding, or zeros
+        k = p["pe"]["k"]
+        code = p["pe"]["encodings"][st["pe"]] if st["pe"] != "none" else [[0.0] * k] * N
+        feat = [row + list(c) for row, c in zip(feat, code)]
+    if st["full"]:  # every j -> i, edge i*N + j
+        src, dst = [j for i in range(N) for j in range(N)], [i for i in range(N) for j in range(N)]
+    else:
+        src, dst = p["src"], p["dst"]
     if not p["kind_info"][st["kind"]]["vectors"]:  # no vectors: sqrt(s) on the projection
         r, s = math.sqrt(s), 1.0
         scaled = lambda m: None if m is None else [[w * r for w in row] for row in m]  # noqa: E731
@@ -82,15 +106,18 @@ def _js_port(p, st):
                 score(L, h, zs[j][h * F : (h + 1) * F], zd[i][h * F : (h + 1) * F], s, st["slope"])
                 for h in range(H)
             ]
-            for j, i in zip(p["src"], p["dst"])
+            for j, i in zip(src, dst)
         ]
     )
     alpha = np.zeros_like(e)
-    dst = np.array(p["dst"])
+    dst = np.array(dst)
     for v in range(N):
         m = dst == v
-        w = np.exp(e[m] - e[m].max(axis=0))
-        alpha[m] = w / w.sum(axis=0)
+        if m.any():
+            w = np.exp(e[m] - e[m].max(axis=0))
+            alpha[m] = w / w.sum(axis=0)
+    if all_heads:
+        return alpha
     return alpha.mean(axis=1) if st["head"] == "mean" else alpha[:, st["head"]]
 
 
@@ -110,6 +137,10 @@ STATES = [
     {"kind": "gatv2", "scale": 0.4, "head": "mean", "slope": 0.05},
     {"kind": "dot", "scale": 2.9, "perturb_node": 0, "perturb": 2.2, "head": 1},
     {"kind": "gat", "scale": 0.0},
+    {"kind": "transformer"},
+    {"kind": "transformer", "scale": 2.2, "perturb_node": 4, "perturb": 1.3, "head": "mean"},
+    {"kind": "transformer", "full": True, "head": 1},
+    {"kind": "gatv2", "full": True, "scale": 1.7, "perturb_node": 1, "perturb": -0.9},
 ]
 
 
@@ -121,9 +152,59 @@ def test_json_parameters_reproduce_the_layers(change):
     expected = fig.attention(state)  # the real gnnbook layers
     np.testing.assert_allclose(_js_port(p, state), expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(web.attention_from_params(p, state), expected, rtol=0, atol=1e-12)
+    dst = full_graph(6).dst if state.get("full") else g.dst
     sums = np.zeros(6)
-    np.add.at(sums, g.dst.numpy(), expected)
+    np.add.at(sums, dst.numpy(), expected)
     np.testing.assert_allclose(sums, np.ones(6), atol=1e-12)
+
+
+PE_STATES = [
+    {"kind": kind, "full": full, "pe": pe}
+    for kind in KINDS
+    for full in (False, True)
+    for pe in ("none", "laplacian", "random_walk")
+] + [{"kind": "transformer", "full": True, "pe": "laplacian", "perturb": 2.0, "scale": 0.6}]
+
+
+@pytest.mark.parametrize("change", PE_STATES, ids=[str(i) for i in range(len(PE_STATES))])
+def test_encodings_and_full_attention_reproduce_the_layers(change):
+    g, fig = _pe_figure()
+    p = _params(fig.html)
+    state = {**p["init"], **change}
+    expected = fig.attention(state, all_heads=True)
+    np.testing.assert_allclose(_js_port(p, state, all_heads=True), expected, rtol=0, atol=1e-12)
+    # the float64 layer itself, on [h || p] and on the complete graph with self-loops
+    enc = {"none": torch.zeros(6, PE_K, dtype=torch.float64)}
+    enc["laplacian"], enc["random_walk"] = pe.laplacian_pe(g, PE_K), pe.random_walk_pe(g, PE_K)
+    layer = fig.layers[state["kind"]]
+    feat = torch.cat([fig.feat.clone(), enc[state["pe"]]], 1)
+    if state.get("perturb", 0.0):
+        feat[state["perturb_node"], :5] += state["perturb"] * fig.direction
+    twin = controlled_layer(layer, Controls.of(state))
+    _, att = twin(full_graph(6) if state["full"] else g, feat, get_attention=True)
+    np.testing.assert_allclose(att[..., 0].detach().numpy(), expected, rtol=0, atol=1e-12)
+    dst = (full_graph(6) if state["full"] else g).dst.numpy()
+    sums = np.zeros((6, 2))
+    np.add.at(sums, dst, expected)
+    np.testing.assert_allclose(sums, 1.0, atol=1e-12)
+    if state["full"]:
+        assert expected.shape == (36, 2), "full attention: one weight per (j, i) pair"
+
+
+def test_encodings_change_full_attention_and_none_is_zeros():
+    g, fig = _pe_figure(kind="transformer", full=True)
+    none = fig.attention(all_heads=True)
+    for name in ("laplacian", "random_walk"):
+        assert not np.allclose(fig.attention(pe=name, all_heads=True), none), name
+    # without positions, full attention is blind to the graph: another graph, the same α
+    other = web.interactive_attention(
+        graphs.path_graph(6), fig.layers, fig.feat, full=True, pe_k=PE_K, kind="transformer"
+    )
+    np.testing.assert_allclose(other.attention(all_heads=True), none, rtol=0, atol=1e-12)
+    assert not np.allclose(
+        other.attention(pe="laplacian", all_heads=True),
+        fig.attention(pe="laplacian", all_heads=True),
+    )
 
 
 def test_initial_state_is_the_layers_own_forward():
@@ -182,6 +263,14 @@ def test_page_json_follows_the_schema():
     for fig in (
         _figure()[3],
         _figure(head="mean", kind="dot")[3],
+        _pe_figure(kind="transformer", pe="laplacian")[1],
+        web.interactive_attention(
+            graphs.Graph(torch.tensor([0, 1, 2]), torch.tensor([1, 2, 0]), 3),  # directed
+            web.make_layers(7, 3, 1)["transformer"],
+            web.default_features(3, 5),
+            full=True,
+            pe_k=2,
+        ),
         web.interactive_attention(
             graphs.toy_graph(),
             web.make_layers(5, 3, 1)["gatv2"],
@@ -241,7 +330,12 @@ def test_hostile_labels_cannot_leave_the_json_block():
         (dict(slope=float("inf")), "slope"),
         (dict(perturb=float("nan")), "perturb"),
         (dict(perturb_node=6), "perturb_node"),
-        (dict(kind="transformer"), "kind"),
+        (dict(kind="sparse"), "kind"),
+        (dict(full="yes"), "full"),
+        (dict(pe="laplacian"), "pe"),
+        (dict(pe_k=6), "pe_k"),
+        (dict(pe_k=0), "pe_k"),
+        (dict(pe_k=2), "feat"),  # the layers take 5 inputs: 3 features + 2 encodings expected
         (dict(vmax=0.0), "vmax"),
         (dict(node_labels=["a"]), "node_labels"),
         (dict(pos={0: (0, 0)}), "pos"),
@@ -254,6 +348,23 @@ def test_bad_arguments_are_named(change, argument):
     args.update(change)
     with pytest.raises(ValueError, match=rf"^{argument}\b"):
         web.interactive_attention(**args)
+
+
+def test_full_attention_and_encodings_bad_input():
+    big = graphs.path_graph(STYLE["max_full_nodes"] + 1)
+    layers = web.make_layers(5, 4, 2)
+    with pytest.raises(ValueError, match=r"^full\b"):
+        web.interactive_attention(big, layers, web.default_features(big.num_nodes, 5), full=False)
+    with pytest.raises(ValueError, match=r"^full\b"):
+        web.attention_for_controls(big, layers, web.default_features(big.num_nodes, 5), full=True)
+    g, fig = _pe_figure()
+    with pytest.raises(ValueError, match=r"^pe\b"):
+        fig.attention(pe="spectral")
+    directed = graphs.Graph(torch.tensor([0, 1, 2]), torch.tensor([1, 2, 0]), 3)
+    with pytest.raises(ValueError, match=r"^pe\b.*random_walk"):
+        web.interactive_attention(
+            directed, web.make_layers(6, 3, 1), web.default_features(3, 5), pe_k=1, pe="laplacian"
+        )
 
 
 def test_non_finite_layer_parameters_are_refused():
@@ -277,7 +388,25 @@ def test_choices_that_do_nothing_are_hidden_and_controls_are_labelled():
         graphs.toy_graph(), {"dot": web.make_layers(5, 4, 2)["dot"]}, feat
     )
     assert re.search(r'<div class="ga-ctl" hidden><label for="[^"]+-kind">', only.html)
-    for name in ("node", "head", "kind", "slope", "scale", "perturb_node", "perturb"):
+
+    def hidden(name, page):
+        return re.search(
+            rf'<div class="ga-ctl[^"]*" hidden>(<input[^>]*>)?<label for="[^"]+-{name}">', page
+        )
+
+    for name in ("full", "pe"):  # not asked for: hidden
+        assert hidden(name, html) and not hidden(name, _pe_figure()[1].html)
+    assert not hidden("slope", html) and "scale of a (1/temperature)" in html
+    derived = web.interactive_attention(
+        graphs.toy_graph(), web.make_layers(5, 4, 2)["transformer"], feat
+    )
+    assert not hidden("slope", derived.html), "derived kinds with a slope: shown"
+    alone = web.interactive_attention(
+        graphs.toy_graph(), {"transformer": web.make_layers(5, 4, 2)["transformer"]}, feat
+    )
+    assert hidden("slope", alone.html), "no kind with a LeakyReLU: no slope"
+    assert "scale of the scores (1/temperature)" in alone.html
+    for name in ("node", "head", "kind", "slope", "scale", "perturb_node", "perturb", "full", "pe"):
         assert f'<label for="{one_head.id}-{name}"' in html and f'id="{one_head.id}-{name}"' in html
     assert "no Python kernel" not in html and 'html[data-theme="dark"]' in html
 
@@ -349,6 +478,62 @@ def test_javascript_equals_python_for_every_kind(browser):
             sums = np.zeros((6, 2))
             np.add.at(sums, g.dst.numpy(), js)
             np.testing.assert_allclose(sums, 1.0, atol=1e-9)
+    page.close()
+
+
+def test_javascript_equals_python_with_full_attention_and_encodings(browser):
+    g, fig = _pe_figure()
+    page = _page(browser, fig.html)
+    for kind in KINDS:
+        for full in (False, True):
+            for code in ("none", "laplacian", "random_walk"):
+                state = {**fig.params["init"], "kind": kind, "full": full, "pe": code}
+                state.update(scale=1.4, perturb=-1.1)
+                js = np.array(
+                    page.evaluate(
+                        f"st => document.getElementById('{fig.id}').gnnbookAttention(st)", state
+                    )
+                )
+                np.testing.assert_allclose(
+                    js, fig.attention(state, all_heads=True), rtol=0, atol=1e-9
+                )
+                dst = (full_graph(6) if full else g).dst.numpy()
+                sums = np.zeros((6, 2))
+                np.add.at(sums, dst, js)
+                np.testing.assert_allclose(sums, 1.0, atol=1e-9)  # full: over all 6 sources
+    page.close()
+
+
+def test_full_attention_draws_the_graph_faintly_and_n_edges_on_top(browser):
+    g, fig = _pe_figure(kind="transformer", node=3)
+    page = _page(browser, fig.html)
+    root = page.locator(f"#{fig.id}")
+    assert (
+        root.locator(".ga-edge").count() == g.num_edges and root.locator(".ga-under").count() == 0
+    )
+    for code in ("none", "laplacian"):
+        root.locator('[data-control="pe"]').select_option(code)
+        if not root.locator('[data-control="full"]').is_checked():
+            root.locator('[data-control="full"]').check()
+        state = json.loads(root.get_attribute("data-state"))
+        assert state["full"] and state["pe"] == code and state["node"] == 3
+        assert root.locator(".ga-under").count() == g.num_edges, "the graph, drawn faintly"
+        rows = root.locator("[data-alpha]").evaluate_all(
+            "els => els.map(e => [+e.dataset.eid, +e.dataset.src, +e.dataset.dst, "
+            "+e.dataset.alpha])"
+        )
+        rows = np.array(sorted(rows))
+        assert list(rows[:, 0]) == list(range(18, 24)) and set(rows[:, 2]) == {3}
+        assert list(rows[:, 1]) == list(range(6)), "every node is a source of node 3"
+        np.testing.assert_allclose(rows[:, 3].sum(), 1.0, atol=1e-9)
+        np.testing.assert_allclose(rows[:, 3], fig.attention(state)[18:24], rtol=0, atol=1e-9)
+        perturb = root.locator('[data-control="perturb_node"] option').count()
+        assert perturb == 6, "under full attention any node may be perturbed"
+    assert "sources (full attention)" in root.locator(".ga-info").inner_text()
+    root.locator('[data-control="full"]').uncheck()
+    assert (
+        root.locator(".ga-under").count() == 0 and root.locator(".ga-edge").count() == g.num_edges
+    )
     page.close()
 
 

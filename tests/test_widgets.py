@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -33,6 +34,7 @@ def test_every_control_changes_alpha_and_alpha_stays_a_softmax():
         dict(perturb_node=3, perturb=1.5),
         dict(kind="gatv2"),
         dict(kind="dot"),
+        dict(kind="transformer"),
         dict(head=1),
         dict(head="mean"),
     ]:
@@ -43,7 +45,7 @@ def test_every_control_changes_alpha_and_alpha_stays_a_softmax():
     torch.testing.assert_close(widgets.explorer_attention(node=4), base)
 
 
-@pytest.mark.parametrize("kind", ["gat", "gatv2", "dot"])
+@pytest.mark.parametrize("kind", ["gat", "gatv2", "dot", "transformer"])
 def test_zero_scale_is_uniform_attention(kind):
     alpha = widgets.explorer_attention(kind=kind, scale=0.0, head="mean")
     torch.testing.assert_close(alpha, 1.0 / G.in_degrees().double()[G.dst])
@@ -128,3 +130,52 @@ def test_without_ipywidgets_a_static_figure_and_one_line():
     assert out.returncode == 0, out.stderr
     lines = [line for line in out.stdout.splitlines() if line.strip()]
     assert len(lines) == 1 and "ipywidgets is not installed" in lines[0]
+
+
+def test_widget_full_attention_and_encodings():
+    pytest.importorskip("ipywidgets")
+    box = widgets.attention_explorer(seed=0, kind="transformer", full=False, pe_k=3)
+    c = box.controls
+    assert [v for _, v in c["pe"].options] == ["none", "laplacian", "random_walk"]
+    assert box.explorer.drawing.graph.num_edges == G.num_edges, "masked: the graph's own edges"
+    c["full"].value = True
+    n = G.num_nodes
+    assert box.alpha.shape == (n * n,), "full attention: one α per (j, i) pair"
+    np.testing.assert_allclose(box.alpha.reshape(n, n).sum(1), 1.0, atol=1e-12)
+    assert list(c["perturb_node"].options) == list(range(n)), "any node may be perturbed"
+    into0 = int((G.dst == 0).sum())
+    drawn = box.explorer.drawing.graph
+    assert drawn.num_edges == G.num_edges - into0 + n and int((drawn.dst == 0).sum()) == n
+    params = json.loads(
+        re.search(r'class="gnnbook-params">(.*?)</script>', box.static_html, re.S).group(1)
+    )
+    assert params["offer_full"] and set(params["pe"]["encodings"]) == {"laplacian", "random_walk"}
+    previous = box.alpha.copy()
+    for code in ("laplacian", "random_walk", "none"):
+        c["pe"].value = code
+        assert not np.allclose(box.alpha, previous), f"pe={code} must change α"
+        expected = widgets.explorer_attention(box.state(), pe_k=3).numpy()
+        np.testing.assert_allclose(box.alpha, expected, rtol=0, atol=1e-12)
+        page = web.attention_from_params(params, dataclasses.asdict(box.state()))
+        np.testing.assert_allclose(box.alpha, page, rtol=0, atol=1e-12)
+        previous = box.alpha.copy()
+    c["node"].value = 3
+    assert int((box.explorer.drawing.graph.dst == 3).sum()) == n, "redrawn around the new node"
+    c["full"].value = False
+    assert box.alpha.shape == (G.num_edges,)
+    assert box.explorer.drawing.graph.num_edges == G.num_edges
+
+
+def test_full_attention_and_encodings_bad_input():
+    big = graphs.path_graph(301)
+    with pytest.raises(ValueError, match=r"^full\b"):
+        widgets.explorer_attention(graph=big, full=True)
+    with pytest.raises(ValueError, match=r"^pe_k\b"):
+        widgets.explorer_attention(pe_k=6)  # 6 nodes: at most 5 non-trivial eigenvectors
+    with pytest.raises(ValueError, match=r"^pe\b"):
+        widgets.explorer_attention(pe="laplacian")  # no pe_k: no encodings
+    pytest.importorskip("ipywidgets")
+    with pytest.raises(ValueError, match=r"^full\b"):
+        widgets.attention_explorer(big, full=False)
+    with pytest.raises(ValueError, match=r"^pe_k\b"):
+        widgets.attention_explorer(pe_k=0)

@@ -17,14 +17,23 @@ lives here, once:
 The controls, for an edge :math:`j \to i` and :math:`z = W h (+ b)` per head:
 
 * ``kind``: ``"gat"`` (:math:`e_{ij} = \mathrm{LeakyReLU}(a_l^\top z_j + a_r^\top z_i)`),
-  ``"gatv2"`` (:math:`e_{ij} = a^\top \mathrm{LeakyReLU}(z_j + z_i)`) or ``"dot"``
-  (:math:`e_{ij} = z_j^\top z_i / \sqrt{F}`);
+  ``"gatv2"`` (:math:`e_{ij} = a^\top \mathrm{LeakyReLU}(z_j + z_i)`), ``"dot"``
+  (:math:`e_{ij} = z_j^\top z_i / \sqrt{F}`) or ``"transformer"``
+  (:math:`e_{ij} = q_i^\top k_j / \sqrt{F}`, :math:`q = W_q h + b_q`, :math:`k = W_k h + b_k`);
 * ``slope``: the LeakyReLU's negative slope (kinds that have one);
 * ``scale`` :math:`s \ge 0`: an inverse temperature,
   :math:`\alpha_{ij} = \operatorname{softmax}_j(s\,e_{ij})` (it multiplies the attention vectors, or
   the dot product's logits);
 * ``perturb_node``, ``perturb``: :math:`h_p \leftarrow h_p + \text{perturb}\cdot d`, with :math:`d`
   a fixed seeded direction (:func:`perturbation_direction`);
+* ``full``: attention over the complete graph with self-loops (every node attends to every node,
+  :func:`full_graph`) instead of over the in-neighbours, :math:`\alpha_{ij} =
+  \operatorname{softmax}_{j \in V}(s\,e_{ij})`; the graph itself is then only drawn, faintly;
+* ``pe``: the positional encoding appended to the features,
+  :math:`h_i \leftarrow [\,h_i \,\|\, p_i\,]` with :math:`p_i` the Laplacian (``"laplacian"``)
+  or random-walk (``"random_walk"``) encoding of :func:`positional_encodings`, or zeros
+  (``"none"``), so one layer of input width ``in_feats + k`` serves every choice (chapter "From
+  masked to full attention");
 * ``node`` and ``head`` choose what is shown.
 
 Adding an attention kind: one :class:`AttentionKind` entry in :data:`KINDS` plus its score formula
@@ -36,11 +45,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import numbers
 import operator
 from collections.abc import Callable, Mapping
 
 import torch
 
+from . import pe as _pe_module
 from .graph import Graph, as_graph
 
 __all__ = [
@@ -49,10 +60,12 @@ __all__ = [
     "STYLE",
     "AttentionKind",
     "Controls",
+    "PE_NAMES",
     "attention_for_controls",
     "controlled_layer",
     "default_features",
     "derive_layers",
+    "full_graph",
     "heads_and_feats",
     "in_feats_of",
     "in_neighbours",
@@ -64,8 +77,11 @@ __all__ = [
     "perturbation_direction",
     "pick_head",
     "place_labels",
+    "positional_encodings",
     "size_class",
     "slope_of",
+    "sources_of",
+    "with_encoding",
 ]
 
 #: Slider ranges ``(min, max, step)`` shared by the browser figure and the ipywidgets explorer.
@@ -81,6 +97,7 @@ STYLE = {
     "faded_width": 0.8,  # edges not into the focused node: thin and light grey
     "faded_colour": "#c9ccd1",
     "faded_colour_dark": "#5b6068",
+    "underlay_opacity": 0.55,  # full attention: the graph's own edges, drawn faintly underneath
     "arc_rad": 0.16,  # matplotlib's arc3 bend; the browser bends its arcs the same way
     # where an α label may sit along its arc (0: source, 1: destination), tried in turn: near the
     # source first, where the edges into one node are still apart
@@ -123,7 +140,12 @@ STYLE = {
     "max_draw_nodes": 500,
     "max_heatmap_nodes": 2000,
     "max_page_nodes": 300,
+    # full attention computes N^2 scores per move and draws N arcs into the focused node
+    "max_full_nodes": 300,
 }
+
+#: The positional-encoding choices of the ``pe`` control, with their labels.
+PE_NAMES = {"none": "none", "laplacian": "Laplacian", "random_walk": "random walk"}
 
 
 def size_class(num_nodes: int) -> dict:
@@ -141,9 +163,11 @@ class AttentionKind:
     ``vectors`` maps the page's JSON name of each attention vector to the layer's attribute (shape
     ``(1, H, F)``); ``controls``: the controls beyond ``scale`` that act on it;
     ``build(gnn, in_feats, out_feats, num_heads, slope, shared, bias)`` makes an empty
-    ``gnnbook.nn`` layer of this kind (``shared``: one projection for both ends). ``scale``
-    multiplies the vectors, or, for a kind without vectors, the projection by :math:`\sqrt{s}` (so
-    the bilinear logits are multiplied by :math:`s`)."""
+    ``gnnbook.nn`` layer of this kind (``shared``: one projection for both ends, for kinds that
+    can share); ``projections(layer)`` gives its ``(source, destination)`` projections (the page's
+    ``Ws`` and ``Wd``; the same module twice when shared). ``scale`` multiplies the vectors, or, for
+    a kind without vectors, the projections by :math:`\sqrt{s}` (so the bilinear logits are
+    multiplied by :math:`s`)."""
 
     key: str
     label: str
@@ -152,6 +176,9 @@ class AttentionKind:
     controls: tuple[str, ...]
     equation: str
     build: Callable
+    projections: Callable = lambda layer: (
+        (layer.fc, layer.fc) if hasattr(layer, "fc") else (layer.fc_src, layer.fc_dst)
+    )
 
     def page(self) -> dict:
         """What the browser needs to know about the kind beyond its weights."""
@@ -192,11 +219,22 @@ KINDS = {
         r"e_{ij} = z_j^\top z_i / \sqrt{F}",
         lambda gnn, i, f, h, slope, shared, bias: gnn.DotGATConv(i, f, h),
     ),
+    "transformer": AttentionKind(
+        "transformer",
+        "graph transformer",
+        ("TransformerConv",),
+        {},
+        (),
+        r"e_{ij} = q_i^\top k_j / \sqrt{F}",
+        lambda gnn, i, f, h, slope, shared, bias: gnn.TransformerConv(i, f, h, bias=bias),
+        lambda layer: (layer.lin_key, layer.lin_query),  # keys from sources, queries at the end
+    ),
 }
 
 
 def layer_kind(layer) -> str:
-    """The :data:`KINDS` key of a layer, from its class name (GATConv, GATv2Conv, DotGATConv)."""
+    """The :data:`KINDS` key of a layer, from its class name (GATConv, GATv2Conv, DotGATConv,
+    TransformerConv)."""
     name = type(layer).__name__
     for kind in KINDS.values():
         if name in kind.classes:
@@ -214,11 +252,8 @@ def kind_of(key: str) -> AttentionKind:
 
 def _linears(layer):
     """``(source projection, destination projection or None when shared)`` of a layer."""
-    fc = getattr(layer, "fc", None)
-    if isinstance(fc, torch.nn.Linear):
-        return fc, None
-    fc_src, fc_dst = layer.fc_src, layer.fc_dst
-    return fc_src, (None if fc_dst is fc_src else fc_dst)
+    src, dst = KINDS[layer_kind(layer)].projections(layer)
+    return src, (None if dst is src else dst)
 
 
 def _projections(layer):
@@ -257,6 +292,8 @@ class Controls:
     scale: float = 1.0
     perturb_node: int | None = None
     perturb: float = 0.0
+    full: bool = False
+    pe: str = "none"
 
     @classmethod
     def of(cls, state=None, **changes) -> Controls:
@@ -314,6 +351,67 @@ def perturbation_direction(feat: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return d / d.norm() * (rms if rms > 0 else 1.0)
 
 
+def full_graph(num_nodes: int) -> Graph:
+    r"""The complete graph with self-loops on ``num_nodes`` nodes, what full attention attends over:
+    edge :math:`k = i N + j` is :math:`j \to i`, so the :math:`N` edges into node :math:`i` are the
+    block :math:`iN, \dots, iN + N - 1`, ordered by source. Chapter "From masked to full
+    attention"."""
+    ids = torch.arange(int(num_nodes))
+    return Graph(ids.repeat(int(num_nodes)), ids.repeat_interleave(int(num_nodes)), int(num_nodes))
+
+
+def sources_of(graph, node: int, full: bool = False) -> list:
+    """The nodes that ``node`` attends to: its in-neighbours (:func:`in_neighbours`), or every node
+    under full attention."""
+    graph = as_graph(graph)
+    return list(range(graph.num_nodes)) if full else in_neighbours(graph, node)
+
+
+def positional_encodings(graph, k) -> dict:
+    r"""``{name: (N, k) float64}``: the encodings the ``pe`` control offers,
+    :func:`gnnbook.pe.laplacian_pe` (undirected graphs only: :math:`L` must be symmetric) and
+    :func:`gnnbook.pe.random_walk_pe` of ``graph`` as given (self-loops count in the random walk).
+    ``k`` must be in :math:`1, \dots, N - 1` (a graph of :math:`N` nodes has :math:`N - 1`
+    non-trivial Laplacian eigenvectors); else a ValueError naming ``pe_k``. Chapter "From masked to
+    full attention"."""
+    graph = as_graph(graph)
+    n = graph.num_nodes
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n - 1:
+        raise ValueError(
+            f"pe_k must be an integer in 1..{n - 1} (a graph of {n} nodes has {n - 1} non-trivial "
+            f"Laplacian eigenvectors), got {k!r}"
+        )
+    out = {}
+    try:
+        out["laplacian"] = _pe_module.laplacian_pe(graph, int(k)).cpu()
+    except ValueError:  # a directed graph: no symmetric Laplacian, the random walk only
+        pass
+    out["random_walk"] = _pe_module.random_walk_pe(graph, int(k)).cpu()
+    return out
+
+
+def with_encoding(feat: torch.Tensor, encodings, pe: str) -> torch.Tensor:
+    r"""The layer's input :math:`[\,h \,\|\, p\,]`: ``feat`` ``(N, D)`` with the encoding
+    ``encodings[pe]`` ``(N, k)`` appended, or ``k`` zeros for ``pe="none"``; ``feat`` itself when
+    there are no ``encodings`` (``None`` or empty). A ``pe`` not offered is a ValueError naming
+    ``pe``."""
+    if not encodings:
+        if pe != "none":
+            raise ValueError(
+                f"pe must be 'none': this figure has no positional encodings, got {pe!r}"
+            )
+        return feat
+    if pe != "none" and pe not in encodings:
+        raise ValueError(f"pe must be one of {['none', *encodings]}, got {pe!r}")
+    width = next(iter(encodings.values())).shape[1]
+    code = (
+        torch.zeros(feat.shape[0], width, dtype=feat.dtype)
+        if pe == "none"
+        else torch.as_tensor(encodings[pe], dtype=feat.dtype)
+    )
+    return torch.cat([feat, code], 1)
+
+
 def in_neighbours(graph, node: int) -> list:
     """The distinct in-neighbours :math:`j` of ``node`` (edges :math:`j \\to`
     node), in edge order."""
@@ -347,15 +445,19 @@ def _graph_for(layer, graph: Graph):
 
 
 def attention_for_controls(
-    graph, layers, feat, controls=None, direction=None, **changes
+    graph, layers, feat, controls=None, direction=None, encodings=None, **changes
 ) -> torch.Tensor:
     r"""Attention of every edge and head, ``(E, H)`` float64, for one control state, computed by the
     real layer (:func:`controlled_layer`, then ``forward(graph, feat, get_attention=True)``) on the
     features with node ``perturb_node`` moved by ``perturb`` along ``direction`` (default
-    :func:`perturbation_direction` with seed 0). This is what the browser figure computes.
+    :func:`perturbation_direction` with seed 0), then with the positional encoding ``pe`` appended
+    (:func:`with_encoding`; ``encodings`` from :func:`positional_encodings`, or ``None``). With
+    ``full`` the layer runs on :func:`full_graph` instead, and the result is ``(N^2, H)`` in its
+    edge order. This is what the browser figure computes.
 
     ``layers``: one layer or a mapping ``kind -> layer``; ``controls``: a :class:`Controls` or dict,
-    updated by keyword ``changes``.
+    updated by keyword ``changes``. Full attention on more than ``STYLE["max_full_nodes"]`` nodes is
+    a ValueError naming ``full``.
     """
     graph = as_graph(graph)
     controls = Controls.of(controls, **changes)
@@ -380,6 +482,14 @@ def attention_for_controls(
                 f"perturb_node must be a node (0..{feat.shape[0] - 1}), got {controls.perturb_node}"
             )
         feat[int(controls.perturb_node)] += _finite("perturb", controls.perturb) * d
+    feat = with_encoding(feat, encodings, controls.pe)
+    if controls.full:
+        if graph.num_nodes > STYLE["max_full_nodes"]:
+            raise ValueError(
+                f"full: full attention on {graph.num_nodes} nodes is {graph.num_nodes}^2 scores; "
+                f"the figures take at most {STYLE['max_full_nodes']} nodes"
+            )
+        graph = full_graph(graph.num_nodes)
     twin = controlled_layer(layer, controls)
     with torch.no_grad():
         _, att = twin(_graph_for(layer, graph), feat, get_attention=True)
@@ -414,11 +524,13 @@ def derive_layers(layer) -> dict:
     """``{kind: layer}`` for every kind of :data:`KINDS`, from one layer: the others share its
     projection :math:`W` (no projection bias) and take its first attention vector as each of theirs
     (GAT's :math:`a_l` becomes GATv2's :math:`a`; GATv2's :math:`a` becomes GAT's
-    :math:`a_l = a_r`); from a kind without vectors they get a seeded draw.
-    Everything is float64."""
+    :math:`a_l = a_r`); from a kind without vectors they get a seeded draw. A kind that always has
+    its own destination projection (the transformer's :math:`W_q`) takes the layer's destination
+    projection, or a seeded draw when the layer has one shared projection (else it would be the dot
+    product). Everything is float64."""
     own = layer_kind(layer)
     out = {own: copy.deepcopy(layer).to(torch.float64)}
-    src, _ = _linears(layer)
+    src, dst = _linears(layer)
     num_heads, out_feats = heads_and_feats(layer)
     weight = src.weight.detach().to(torch.float64)
     names = list(KINDS[own].vectors.values())
@@ -429,6 +541,13 @@ def derive_layers(layer) -> dict:
         vector = torch.randn(1, num_heads, out_feats, generator=gen, dtype=torch.float64) * (
             1.5 / math.sqrt(out_feats)
         )
+    if dst is not None:
+        query = dst.weight.detach().to(torch.float64)
+    else:
+        gen = torch.Generator().manual_seed(611953)  # not a seed of make_layers' own draws
+        query = torch.randn(weight.shape, generator=gen, dtype=torch.float64) / math.sqrt(
+            weight.shape[1]
+        )
     gnn, slope = _nn(), slope_of(layer)
     for key, kind in KINDS.items():
         if key not in out:
@@ -436,6 +555,10 @@ def derive_layers(layer) -> dict:
                 torch.float64
             )
             out[key] = _fill(new, weight, None, vector)
+            own_dst = _linears(new)[1]
+            if own_dst is not None and own_dst.weight.shape == query.shape:
+                with torch.no_grad():
+                    own_dst.weight.copy_(query)
     return {k: out[k] for k in KINDS}
 
 

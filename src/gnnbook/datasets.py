@@ -618,7 +618,7 @@ def load_heterophilous(name: str, root=None) -> SplitNodeDataset:
     graphs (accuracy). Returns a :class:`SplitNodeDataset`: masks of shape ``(10, N)``,
     split 0 in ``train_mask``/``val_mask``/``test_mask``, ``split(i)`` for the others.
 
-    Used in the planned heterophily chapter.
+    Used in chapter "When attention helps and when it cannot".
     """
     key = str(name).lower().replace("-", "_")
     if key not in HETEROPHILOUS_NAMES:

@@ -1,5 +1,6 @@
 r"""How much a graph's edges say about its labels, and how well scores rank two classes: the
-measures the planned heterophily chapter puts beside each benchmark.
+measures chapter "When attention helps and when it cannot" puts beside each benchmark,
+and the Dirichlet energy it follows through deep stacks.
 
 The graph measures follow Platonov et al. (2023), "Characterizing Graph Datasets for Node
 Classification: Homophily–Heterophily Dichotomy and Beyond" (NeurIPS 2023). They are defined for an
@@ -21,7 +22,13 @@ import torch
 
 from .graph import Graph
 
-__all__ = ["adjusted_homophily", "edge_homophily", "label_informativeness", "roc_auc"]
+__all__ = [
+    "adjusted_homophily",
+    "dirichlet_energy",
+    "edge_homophily",
+    "label_informativeness",
+    "roc_auc",
+]
 
 
 def _class_pairs(graph: Graph, labels, what: str, *, undirected: bool) -> torch.Tensor:
@@ -64,8 +71,8 @@ def edge_homophily(graph: Graph, labels) -> float:
         h_{\mathrm{edge}} = \frac{|\{\{u, v\} \in E : y_u = y_v\}|}{|E|}
         = \frac{\operatorname{tr} M}{\sum_{c_1, c_2} M_{c_1 c_2}}.
 
-    Counted over the edge list as given, so it also takes a directed graph. Used in the planned
-    heterophily chapter.
+    Counted over the edge list as given, so it also takes a directed graph. Used in
+    chapter "When attention helps and when it cannot".
     """
     pairs = _class_pairs(graph, labels, "edge_homophily", undirected=False)
     return float(pairs.trace() / pairs.sum())
@@ -84,7 +91,8 @@ def adjusted_homophily(graph: Graph, labels) -> float:
     class drawn from the degree-weighted distribution :math:`\bar p`), so 0 means "no more
     same-class edges than chance", 1 all edges within classes, and negative values fewer than
     chance. Needs an undirected graph (every edge in both directions) whose edges touch at least two
-    classes. Used in the planned heterophily chapter.
+    classes. Used in
+    chapter "When attention helps and when it cannot".
     """
     pairs = _class_pairs(graph, labels, "adjusted_homophily", undirected=True)
     total = pairs.sum()
@@ -109,8 +117,8 @@ def label_informativeness(graph: Graph, labels) -> float:
     with :math:`\bar p` the degree-weighted class distribution of :func:`adjusted_homophily` (both
     marginals of :math:`p`). 0 when labels and edges are independent, 1 when a neighbour's label
     determines the node's, whether edges join equal labels or always the same two different ones.
-    Needs an undirected graph whose edges touch at least two classes. Used in the planned
-    heterophily chapter.
+    Needs an undirected graph whose edges touch at least two classes. Used in
+    chapter "When attention helps and when it cannot".
     """
     pairs = _class_pairs(graph, labels, "label_informativeness", undirected=True)
     joint = pairs / pairs.sum()
@@ -136,7 +144,7 @@ def roc_auc(scores, targets) -> float:
 
     where :math:`R_+` sums the ranks (1 = lowest score, tied scores sharing their mean rank) of the
     positives: the Mann–Whitney form, :math:`O(n \log n)`. The metric of the two-class benchmarks
-    (minesweeper, tolokers) in the planned heterophily chapter.
+    (minesweeper, tolokers) in chapter "When attention helps and when it cannot".
     """
     scores, targets = (
         torch.as_tensor(scores).detach().flatten().cpu(),
@@ -166,3 +174,38 @@ def roc_auc(scores, targets) -> float:
     mean_rank = (last - (counts - 1) / 2)[inverse]
     rank_sum = mean_rank[positive[order]].sum()
     return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def dirichlet_energy(graph: Graph, h: torch.Tensor) -> torch.Tensor:
+    r"""How much node representations still differ across edges: the Dirichlet energy
+    (as in Rusch et al. 2023's survey of over-smoothing),
+
+    .. math::
+
+        E(H) = \frac{1}{N} \sum_{i \in V} \sum_{j \in N(i)} \lVert h_i - h_j \rVert^2,
+
+    summed over the edges :math:`j \to i` as the graph lists them (an undirected edge stored in both
+    directions counts twice). It is 0 exactly when every edge joins equal representations, so on a
+    connected graph when all rows of :math:`H` are the same: the collapse that deep stacks of
+    averaging layers head for. ``h`` is ``(N, *)``: everything after the node dimension is one
+    vector per node. Returns a 0-dimensional tensor in ``h``'s dtype (differentiable). Used in
+    chapter "When attention helps and when it cannot", to follow the representations of deep GCN
+    and GAT stacks layer by layer.
+    """
+    if not isinstance(graph, Graph):
+        raise TypeError(
+            f"dirichlet_energy: graph must be a gnnbook.Graph, got {type(graph).__name__}"
+        )
+    graph.require_homogeneous("dirichlet_energy")
+    if not isinstance(h, torch.Tensor) or not h.is_floating_point():
+        raise TypeError("dirichlet_energy: h must be a floating-point tensor")
+    if h.dim() < 1 or h.shape[0] != graph.num_nodes:
+        raise ValueError(
+            f"dirichlet_energy: h must have one row per node, shape ({graph.num_nodes}, ...), got "
+            f"{tuple(h.shape)}"
+        )
+    if graph.num_nodes == 0:
+        raise ValueError("dirichlet_energy: the graph has no nodes, so the mean is undefined")
+    rows = h.reshape(graph.num_nodes, -1)
+    src, dst = graph.src.to(h.device), graph.dst.to(h.device)
+    return (rows[dst] - rows[src]).square().sum() / graph.num_nodes

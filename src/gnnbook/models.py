@@ -1,6 +1,6 @@
 r"""The models and training protocol of Platonov et al. (ICLR 2023), "A Critical Look at the
-Evaluation of GNNs under Heterophily", built from :mod:`gnnbook.nn`, for the
-planned heterophily chapter.
+Evaluation of GNNs under Heterophily", built from :mod:`gnnbook.nn`, for
+chapter "When attention helps and when it cannot".
 
 Every model is the same stack around a different graph layer. The input is projected,
 :math:`h^{(0)} = \mathrm{GELU}(\mathrm{Dropout}(x W_{\mathrm{in}} + b_{\mathrm{in}}))`, then each of
@@ -211,8 +211,8 @@ def train_split(
     the last) the model is scored in eval mode (no dropout) on validation and test: ROC-AUC for two
     classes, accuracy otherwise. Returns the best validation score and the test score of that step
     (the paper evaluates every step). ``seed`` fixes the dropout masks; seed before building the
-    model to fix its initial weights. Used in the planned heterophily chapter and
-    ``bench/reproduce_heterophily.py``.
+    model to fix its initial weights. Used in chapter "When attention helps and
+    when it cannot" and ``bench/reproduce_heterophily.py``.
     """
     if steps < 1 or eval_every < 1:
         raise ValueError(

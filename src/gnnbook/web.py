@@ -30,6 +30,7 @@ import torch
 
 from .attention_model import (
     KINDS,
+    PE_NAMES,
     RANGES,
     STYLE,
     Controls,
@@ -39,7 +40,6 @@ from .attention_model import (
     derive_layers,
     heads_and_feats,
     in_feats_of,
-    in_neighbours,
     kind_of,
     layer_kind,
     layers_from_params,
@@ -47,7 +47,9 @@ from .attention_model import (
     page_params_of,
     perturbation_direction,
     pick_head,
+    positional_encodings,
     slope_of,
+    sources_of,
 )
 from .draw import colormap, graph_layout
 from .graph import Graph, as_graph
@@ -83,9 +85,16 @@ _nullable = lambda schema: {"anyOf": [schema, {"type": "null"}]}  # noqa: E731
 
 #: The JSON an interactive figure carries in its ``<script class="gnnbook-params">`` block (JSON
 #: Schema). ``attention.js`` reads nothing else; ``tests/test_web.py`` checks every figure against
-#: it. Edge ``k`` is ``src[k] -> dst[k]``; ``feat`` is ``(n, in_feats)``; per kind, ``Ws`` is
-#: ``(heads * out_feats, in_feats)`` (``z = W h + b``, head ``h`` owns rows ``h*F .. h*F+F-1``) and
-#: each attention vector named in ``kind_info[kind].vectors`` is ``(heads, out_feats)``.
+#: it. Edge ``k`` is ``src[k] -> dst[k]``; ``in_feats`` is the layers' input width and ``feat`` is
+#: ``(n, in_feats - k)``, ``k`` the width of the positional encodings (0 without them); per kind,
+#: ``Ws`` is ``(heads * out_feats, in_feats)`` (``z = W h + b``, head ``h`` owns rows
+#: ``h*F .. h*F+F-1``) and each attention vector named in ``kind_info[kind].vectors`` is
+#: ``(heads, out_feats)``. Version 3 added: ``offer_full`` (the page shows the full-attention
+#: control: ``init.full`` attends over every ``(j, i)`` pair, edge ``i*n + j`` of
+#: :func:`gnnbook.attention_model.full_graph`), ``pe`` (``null``, or ``k`` and the ``(n, k)``
+#: encodings by name, :func:`gnnbook.attention_model.positional_encodings`; the layer's input is
+#: ``feat`` with ``encodings[init.pe]``, or ``k`` zeros for ``"none"``, appended), and the
+#: ``transformer`` kind (``Ws``/``bs``: :math:`W_k, b_k`; ``Wd``/``bd``: :math:`W_q, b_q`).
 PAGE_SCHEMA = {
     "type": "object",
     "required": [
@@ -100,6 +109,8 @@ PAGE_SCHEMA = {
         "in_feats",
         "feat",
         "direction",
+        "offer_full",
+        "pe",
         "kinds",
         "kind_info",
         "cmap",
@@ -110,7 +121,7 @@ PAGE_SCHEMA = {
     ],
     "additionalProperties": False,
     "properties": {
-        "version": {"const": 2},
+        "version": {"const": 3},
         "n": {"type": "integer", "minimum": 1},
         "src": {"type": "array", "items": {"type": "integer", "minimum": 0}},
         "dst": {"type": "array", "items": {"type": "integer", "minimum": 0}},
@@ -124,6 +135,23 @@ PAGE_SCHEMA = {
         "in_feats": {"type": "integer", "minimum": 1},
         "feat": _matrix,
         "direction": _vector,
+        "offer_full": {"type": "boolean"},
+        "pe": _nullable(
+            {
+                "type": "object",
+                "required": ["k", "encodings"],
+                "additionalProperties": False,
+                "properties": {
+                    "k": {"type": "integer", "minimum": 1},
+                    "encodings": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "propertyNames": {"enum": [p for p in PE_NAMES if p != "none"]},
+                        "additionalProperties": _matrix,
+                    },
+                },
+            }
+        ),
         "kinds": {
             "type": "object",
             "minProperties": 1,
@@ -174,6 +202,8 @@ PAGE_SCHEMA = {
                 "scale": {"type": "number", "minimum": 0},
                 "perturb_node": _nullable({"type": "integer"}),
                 "perturb": {"type": "number"},
+                "full": {"type": "boolean"},
+                "pe": {"enum": list(PE_NAMES)},
             },
         },
     },
@@ -201,9 +231,17 @@ def _asset(name: str) -> str:
     return (resources.files("gnnbook") / "web_assets" / name).read_text(encoding="utf-8")
 
 
+def _encodings_of(params: dict) -> dict | None:
+    pe = params["pe"]
+    if pe is None:
+        return None
+    return {name: torch.tensor(m, dtype=torch.float64) for name, m in pe["encodings"].items()}
+
+
 def attention_from_params(params: dict, state) -> np.ndarray:
-    """α per edge ``(E,)`` for a control state (e.g. the browser's ``data-state``) of a figure known
-    only by its embedded JSON: rebuilds the layers (:func:`layers_from_params`) and runs them."""
+    """α per edge ``(E,)`` (``(n^2,)`` under full attention) for a control state (e.g. the
+    browser's ``data-state``) of a figure known only by its embedded JSON: rebuilds the layers
+    (:func:`layers_from_params`) and runs them."""
     graph = Graph(torch.tensor(params["src"]), torch.tensor(params["dst"]), params["n"])
     state = Controls.of(state)
     alpha = attention_for_controls(
@@ -212,6 +250,7 @@ def attention_from_params(params: dict, state) -> np.ndarray:
         torch.tensor(params["feat"], dtype=torch.float64),
         state,
         direction=torch.tensor(params["direction"], dtype=torch.float64),
+        encodings=_encodings_of(params),
     )
     return pick_head(alpha, state.head).numpy()
 
@@ -240,12 +279,12 @@ class InteractiveAttention:
     def attention(self, controls=None, all_heads: bool = False, **changes) -> np.ndarray:
         """α per edge for a control state (default the figure's initial one, updated by ``changes``;
         a dict such as the browser's ``data-state`` works): ``(E,)`` for the state's head (or mean),
-        ``(E, H)`` with ``all_heads``. Runs the real layers in float64
+        ``(E, H)`` with ``all_heads`` (``n^2`` rows under full attention, in the order of
+        :func:`gnnbook.attention_model.full_graph`). Runs the real layers in float64
         (:func:`attention_for_controls`)."""
         state = Controls.of(self.init if controls is None else controls, **changes)
-        alpha = attention_for_controls(
-            self.graph, self.layers, self.feat, state, direction=self.direction
-        )
+        inputs = (self.graph, self.layers, self.feat, state, self.direction)
+        alpha = attention_for_controls(*inputs, encodings=_encodings_of(self.params))
         return (alpha if all_heads else pick_head(alpha, state.head)).numpy()
 
     def _repr_html_(self) -> str:
@@ -260,13 +299,15 @@ class InteractiveAttention:
         )
 
 
-def _control(fid: str, name: str, text: str, field: str, hidden: bool = False) -> str:
+def _control(
+    fid: str, name: str, text: str, field: str, hidden: bool = False, field_first: bool = False
+) -> str:
     """One labelled control; ``field`` is its ``<select>`` or ``<input>`` (with
-    ``id="{fid}-{name}"``)."""
-    return (
-        f'<div class="ga-ctl"{" hidden" if hidden else ""}><label for="{fid}-{name}">{text}</label>'
-        f"{field}</div>"
-    )
+    ``id="{fid}-{name}"``), after its label or, for a checkbox, before it."""
+    label = f'<label for="{fid}-{name}">{text}</label>'
+    parts = f"{field}{label}" if field_first else f"{label}{field}"
+    kind = "ga-ctl ga-check" if field_first else "ga-ctl"  # a checkbox stays beside its label
+    return f'<div class="{kind}"{" hidden" if hidden else ""}>{parts}</div>'
 
 
 def _slider(fid: str, name: str, value: float) -> str:
@@ -289,13 +330,41 @@ def _controls_html(fig: InteractiveAttention) -> str:
     kind_opts = "".join(
         f'<option value="{k}">{_html.escape(KINDS[k].label)}</option>' for k in p["kinds"]
     )
+    pe_names = ["none", *(p["pe"]["encodings"] if p["pe"] else [])]
+    k = p["pe"]["k"] if p["pe"] else 0
+    pe_opts = "".join(
+        f'<option value="{name}">{PE_NAMES[name]}{"" if name == "none" else f" (k = {k})"}</option>'
+        for name in pe_names
+    )
+    # the scale multiplies the attention vectors a, or the scores of kinds without vectors
+    has_vectors = any(KINDS[k].vectors for k in p["kinds"])
+    scale_text = f"scale of {'a' if has_vectors else 'the scores'} (1/temperature)"
+    full_box = (
+        f'<input type="checkbox" id="{fid}-full" data-control="full"'
+        f"{' checked' if init.full else ''}>"
+    )
     select = lambda name, opts: f'<select id="{fid}-{name}" data-control="{name}">{opts}</select>'  # noqa: E731
     return (
         _control(fid, "node", "node", select("node", node_opts))
         + _control(fid, "head", "head", select("head", head_opts), hidden=p["heads"] == 1)
         + _control(fid, "kind", "attention", select("kind", kind_opts), hidden=len(p["kinds"]) == 1)
-        + _control(fid, "slope", "LeakyReLU slope", _slider(fid, "slope", init.slope))
-        + _control(fid, "scale", "scale of a (1/temperature)", _slider(fid, "scale", init.scale))
+        + _control(
+            fid,
+            "full",
+            "full attention (every node attends to every node)",
+            full_box,
+            hidden=not p["offer_full"],
+            field_first=True,
+        )
+        + _control(fid, "pe", "positional encoding", select("pe", pe_opts), hidden=not p["pe"])
+        + _control(
+            fid,
+            "slope",
+            "LeakyReLU slope",
+            _slider(fid, "slope", init.slope),
+            hidden=not any("slope" in KINDS[k].controls for k in p["kinds"]),
+        )
+        + _control(fid, "scale", scale_text, _slider(fid, "scale", init.scale))
         + f'<div class="ga-ctl ga-wide"><label for="{fid}-perturb_node">perturb neighbour</label>'
         + select("perturb_node", "")
         + f'<label for="{fid}-perturb">by<span class="ga-sr"> (how far the chosen neighbour\'s '
@@ -392,24 +461,48 @@ def _checked_layers(layer) -> dict:
     return layers if layers is not None else derive_layers(layer)
 
 
-def _checked_features(feat, graph: Graph, layers: dict) -> torch.Tensor:
+def _checked_features(feat, graph: Graph, layers: dict, pe_width: int) -> torch.Tensor:
     feat = torch.as_tensor(feat).detach().to("cpu", torch.float64)
     in_feats = {in_feats_of(lay) for lay in layers.values()}
-    width = in_feats.pop() if len(in_feats) == 1 else None
+    width = in_feats.pop() - pe_width if len(in_feats) == 1 else None
     if (
         feat.dim() != 2
         or feat.shape[0] != graph.num_nodes
         or (width is not None and feat.shape[1] != width)
     ):
+        wanted = f"in_feats - pe_k={width}" if pe_width else f"in_feats={width}"
         raise ValueError(
-            f"feat must have shape (N={graph.num_nodes}, in_feats={width}), got {tuple(feat.shape)}"
+            f"feat must have shape (N={graph.num_nodes}, {wanted}), got {tuple(feat.shape)}"
         )
     _require_finite("feat", feat)
     return feat
 
 
+def _checked_view(graph: Graph, full, pe, pe_k):
+    """``(offer_full, initial full, initial pe, encodings or None)``, each bad value a ValueError
+    naming its argument."""
+    if full is not None and not isinstance(full, bool):
+        raise ValueError(
+            f"full must be True, False or None (no full-attention control), got {full!r}"
+        )
+    if full is not None and graph.num_nodes > STYLE["max_full_nodes"]:
+        raise ValueError(
+            f"full: full attention on {graph.num_nodes} nodes is {graph.num_nodes}^2 scores; an "
+            f"interactive figure takes at most {STYLE['max_full_nodes']}"
+        )
+    encodings = None if pe_k is None else positional_encodings(graph, pe_k)
+    offered = ["none", *(encodings or {})]
+    if pe not in offered:
+        raise ValueError(
+            f"pe must be one of {offered}"
+            + ("" if encodings else " (pass pe_k for positional encodings)")
+            + f", got {pe!r}"
+        )
+    return full is not None, bool(full), pe, encodings
+
+
 def _checked_controls(
-    graph: Graph, layers: dict, first, node, head, kind, slope, scale, perturb_node, perturb
+    graph: Graph, layers: dict, first, node, head, kind, slope, scale, perturb_node, perturb, view
 ):
     n = graph.num_nodes
     node = _node_id("node", node, n)
@@ -431,7 +524,7 @@ def _checked_controls(
     scale = _number("scale", scale, minimum=0.0)
     perturb = _number("perturb", perturb)
     perturb_node = _node_id("perturb_node", perturb_node, n, allow_none=True)
-    nbrs = in_neighbours(graph, node)
+    nbrs = sources_of(graph, node, full=view[1])
     if perturb_node is None or perturb_node not in nbrs:
         perturb_node = nbrs[0] if nbrs else None
     return Controls(
@@ -442,16 +535,18 @@ def _checked_controls(
         scale=scale,
         perturb_node=perturb_node,
         perturb=perturb,
+        full=view[1],
+        pe=view[2],
     )
 
 
 def _page_params(
-    graph: Graph, layers: dict, feat, direction, init: Controls, pos, labels, cmap, vmax
+    graph: Graph, layers: dict, feat, direction, init: Controls, pos, labels, cmap, vmax, view
 ) -> dict:
     num_heads, out_feats = heads_and_feats(next(iter(layers.values())))
     stops = colormap(cmap or STYLE["cmap"])
     return {
-        "version": 2,
+        "version": 3,
         "n": graph.num_nodes,
         "src": graph.src.tolist(),
         "dst": graph.dst.tolist(),
@@ -461,9 +556,16 @@ def _page_params(
         ],
         "heads": num_heads,
         "out_feats": out_feats,
-        "in_feats": int(feat.shape[1]),
+        "in_feats": in_feats_of(next(iter(layers.values()))),
         "feat": feat.tolist(),
         "direction": direction.tolist(),
+        "offer_full": view[0],
+        "pe": None
+        if view[3] is None
+        else {
+            "k": next(iter(view[3].values())).shape[1],
+            "encodings": {name: m.tolist() for name, m in view[3].items()},
+        },
         "kinds": {k: page_params_of(lay) for k, lay in layers.items()},
         "kind_info": {k: KINDS[k].page() for k in layers},
         "cmap": [[round(float(c), 5) for c in stops(i / 10)[:3]] for i in range(11)],
@@ -502,6 +604,9 @@ def interactive_attention(
     scale: float = 1.0,
     perturb_node: int | None = None,
     perturb: float = 0.0,
+    full: bool | None = None,
+    pe: str = "none",
+    pe_k: int | None = None,
     seed: int = 0,
     pos=None,
     node_labels=None,
@@ -513,21 +618,32 @@ def interactive_attention(
     attention in the browser.
 
     Controls: node, head (or mean), attention kind (:data:`gnnbook.attention_model.KINDS`),
-    LeakyReLU slope, scale of the attention vectors (inverse temperature) and a perturbation of one
-    of the node's in-neighbours (:mod:`gnnbook.attention_model` defines each). The browser computes,
-    in float64, the same :math:`\alpha_{ij} = \operatorname{softmax}_{j \in N(i)}(s\, e_{ij})` as
-    :func:`~gnnbook.attention_model.attention_for_controls` with the real layers, for every state.
+    LeakyReLU slope, scale of the attention vectors (inverse temperature), a perturbation of one
+    of the node's in-neighbours and, when asked for, full attention and a positional encoding
+    (:mod:`gnnbook.attention_model` defines each). The browser computes, in float64, the same
+    :math:`\alpha_{ij} = \operatorname{softmax}_{j \in N(i)}(s\, e_{ij})` (under full attention
+    :math:`j \in V`) as :func:`~gnnbook.attention_model.attention_for_controls` with the real
+    layers, for every state. Under full attention the graph's own edges are drawn faintly and the
+    :math:`N` attention weights into the chosen node on top (chapter "From masked to full
+    attention").
 
     Args:
         graph: a homogeneous :class:`gnnbook.Graph` (or DGL graph) of at most
             ``STYLE["max_page_nodes"]`` nodes (a page recomputes every edge on each move; show a
             node's neighbourhood instead).
-        layer: a ``gnnbook.nn`` GATConv, GATv2Conv or DotGATConv (the other kinds are derived with
-            :func:`~gnnbook.attention_model.derive_layers`), or a mapping ``kind -> layer``.
-        feat: finite node features ``(N, in_feats)``.
+        layer: a ``gnnbook.nn`` GATConv, GATv2Conv, DotGATConv or TransformerConv (the other kinds
+            are derived with :func:`~gnnbook.attention_model.derive_layers`), or a mapping
+            ``kind -> layer``.
+        feat: finite node features ``(N, in_feats)``, or ``(N, in_feats - pe_k)`` with ``pe_k``.
         node, head, kind, slope, scale, perturb_node, perturb: the initial control state (``head``:
             an int, or ``None``/``"mean"`` for the mean over heads; ``slope`` defaults to the
             layer's; ``kind`` to the given layer's kind; ``scale >= 0``).
+        full: ``None`` (default): no full-attention control; ``False``/``True``: the control is
+            shown, starting off/on. At most ``STYLE["max_full_nodes"]`` nodes.
+        pe, pe_k: ``pe_k`` (in ``1..N-1``) adds the positional-encoding control, offering
+            ``"laplacian"`` (undirected graphs) and ``"random_walk"`` encodings of width ``pe_k``
+            (:func:`~gnnbook.attention_model.positional_encodings`), appended to ``feat``; ``pe`` is
+            its initial value (default ``"none"``: zeros appended).
         seed: seeds the layout and the perturbation direction.
         vmax: the α of the widest, darkest edge (default 1: an absolute scale, so a sharper softmax
             visibly thickens edges); ``None``: the largest α shown.
@@ -536,6 +652,7 @@ def interactive_attention(
     """
     graph = as_graph(graph)
     graph.require_homogeneous("interactive_attention")
+    view = _checked_view(graph, full, pe, pe_k)
     if graph.num_nodes > STYLE["max_page_nodes"]:
         raise ValueError(
             f"graph has {graph.num_nodes} nodes; an interactive figure takes at most "
@@ -545,9 +662,9 @@ def interactive_attention(
         raise ValueError("graph has no nodes")
     layers = _checked_layers(layer)
     first = next(iter(layer.values())) if isinstance(layer, Mapping) else layer
-    feat = _checked_features(feat, graph, layers)
+    feat = _checked_features(feat, graph, layers, 0 if pe_k is None else int(pe_k))
     init = _checked_controls(
-        graph, layers, first, node, head, kind, slope, scale, perturb_node, perturb
+        graph, layers, first, node, head, kind, slope, scale, perturb_node, perturb, view
     )
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ValueError(f"seed must be an int, got {seed!r}")
@@ -556,7 +673,7 @@ def interactive_attention(
         raise ValueError(f"vmax must be > 0 or None, got {vmax}")
     xy, labels = _checked_layout(graph, pos, node_labels, int(seed))
     direction = perturbation_direction(feat, int(seed))
-    params = _page_params(graph, layers, feat, direction, init, xy, labels, cmap, vmax)
+    params = _page_params(graph, layers, feat, direction, init, xy, labels, cmap, vmax, view)
     digest = hashlib.sha256(embed_json(params).encode()).hexdigest()[:10]
     figure_id = f"gnnbook-att-{digest}-{next(_counter)}"
     if title is None:

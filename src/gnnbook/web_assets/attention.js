@@ -11,6 +11,8 @@
   root.setAttribute("data-ready", "1");
   var P = JSON.parse(root.querySelector("script.gnnbook-params").textContent);
   var S = P.style, N = P.n, E = P.src.length, H = P.heads, F = P.out_feats, D = P.in_feats;
+  var GRAPH = { src: P.src, dst: P.dst };  // the graph's own edges
+  var PE_K = P.pe ? P.pe.k : 0;
   var SIZE = S.size_classes.filter(function (c) { return c.max_nodes === null || N <= c.max_nodes; })[0];
   var W = 560, HT = 430, PAD = 46, R = SIZE.svg_radius, LOOP = SIZE.svg_loop;
 
@@ -30,35 +32,54 @@
     for (var f = 0; f < F; f++) t += x[h * F + f] * (wx ? wx[f] : y[h * F + f]);
     return t;
   }
-  // One score formula per attention kind (gnnbook.attention_model.KINDS): e[k][h] for edge k = j -> i,
-  // with zs/zd the projected source/destination features, L the kind's weights, s the scale.
+  // One score formula per attention kind (gnnbook.attention_model.KINDS): e[k][h] for edge k = j -> i
+  // of the edge list ed, with zs/zd the projected source/destination features, L the kind's weights,
+  // s the scale.
   var SCORES = {
-    gat: function (L, zs, zd, s, slope) {  // e_ij = LeakyReLU(s a_l.z_j + s a_r.z_i)
+    gat: function (ed, L, zs, zd, s, slope) {  // e_ij = LeakyReLU(s a_l.z_j + s a_r.z_i)
       var el = zs.map(function (z) { var r = []; for (var h = 0; h < H; h++) r.push(s * dotHead(z, null, h, L.al[h])); return r; });
       var er = zd.map(function (z) { var r = []; for (var h = 0; h < H; h++) r.push(s * dotHead(z, null, h, L.ar[h])); return r; });
-      return edgeScores(function (j, i, h) { return leaky(el[j][h] + er[i][h], slope); });
+      return edgeScores(ed, function (j, i, h) { return leaky(el[j][h] + er[i][h], slope); });
     },
-    gatv2: function (L, zs, zd, s, slope) {  // e_ij = (s a).LeakyReLU(z_j + z_i)
-      return edgeScores(function (j, i, h) {
+    gatv2: function (ed, L, zs, zd, s, slope) {  // e_ij = (s a).LeakyReLU(z_j + z_i)
+      return edgeScores(ed, function (j, i, h) {
         var t = 0.0;
         for (var f = 0; f < F; f++) t += leaky(zs[j][h * F + f] + zd[i][h * F + f], slope) * (s * L.a[h][f]);
         return t;
       });
     },
-    dot: function (L, zs, zd, s) {  // e_ij = s z_j.z_i / sqrt(F)
-      return edgeScores(function (j, i, h) { return s * dotHead(zs[j], zd[i], h, null) / Math.sqrt(F); });
+    dot: function (ed, L, zs, zd, s) {  // e_ij = s z_j.z_i / sqrt(F)
+      return edgeScores(ed, function (j, i, h) { return s * dotHead(zs[j], zd[i], h, null) / Math.sqrt(F); });
+    },
+    transformer: function (ed, L, zs, zd, s) {  // e_ij = s q_i.k_j / sqrt(F): zs holds k = W_k h + b_k, zd q = W_q h + b_q
+      return edgeScores(ed, function (j, i, h) { return s * dotHead(zd[i], zs[j], h, null) / Math.sqrt(F); });
     }
   };
-  function edgeScores(score) {
-    var e = new Array(E);
-    for (var k = 0; k < E; k++) { e[k] = []; for (var h = 0; h < H; h++) e[k].push(score(P.src[k], P.dst[k], h)); }
+  function edgeScores(ed, score) {
+    var e = new Array(ed.src.length);
+    for (var k = 0; k < ed.src.length; k++) { e[k] = []; for (var h = 0; h < H; h++) e[k].push(score(ed.src[k], ed.dst[k], h)); }
     return e;
   }
-  function attention(st) {
+  // gnnbook.attention_model.full_graph: edge i*N + j is j -> i (only: the N edges into `into`)
+  function fullEdges(into) {
+    var ed = { src: [], dst: [] };
+    for (var i = 0; i < N; i++) {
+      if (into !== undefined && i !== into) continue;
+      for (var j = 0; j < N; j++) { ed.src.push(j); ed.dst.push(i); }
+    }
+    return ed;
+  }
+  // alpha per edge of ed (default: the graph's edges, or every pair under full attention) and head
+  function attention(st, ed) {
+    ed = ed || (st.full ? fullEdges() : GRAPH);
     var L = P.kinds[st.kind];
     var feat = P.feat.map(function (row) { return row.slice(); });
     if (st.perturb !== 0 && st.perturb_node !== null) {
-      for (var c = 0; c < D; c++) feat[st.perturb_node][c] += st.perturb * P.direction[c];
+      for (var c = 0; c < P.direction.length; c++) feat[st.perturb_node][c] += st.perturb * P.direction[c];
+    }
+    // gnnbook.attention_model.with_encoding: [h || p], p the chosen encoding or zeros
+    if (PE_K > 0) {
+      feat = feat.map(function (row, v) { return row.concat(st.pe === "none" ? new Array(PE_K).fill(0.0) : P.pe.encodings[st.pe][v]); });
     }
     var s = st.scale;
     if (P.kind_info[st.kind].vectors.length === 0) {  // no vectors: sqrt(s) on the projection, as in Python
@@ -69,16 +90,16 @@
     }
     var zs = feat.map(function (x) { return project(L.Ws, L.bs, x); });
     var zd = L.Wd ? feat.map(function (x) { return project(L.Wd, L.bd, x); }) : zs;
-    var e = SCORES[st.kind](L, zs, zd, s, st.slope);
+    var e = SCORES[st.kind](ed, L, zs, zd, s, st.slope), M = ed.src.length;
     // softmax over each destination's incoming edges, per head (max subtracted first)
-    var peak = [], total = [], alpha = new Array(E), k, h, v;
+    var peak = [], total = [], alpha = new Array(M), k, h, v;
     for (v = 0; v < N; v++) { peak.push(new Array(H).fill(-Infinity)); total.push(new Array(H).fill(0.0)); }
-    for (k = 0; k < E; k++) for (h = 0; h < H; h++) peak[P.dst[k]][h] = Math.max(peak[P.dst[k]][h], e[k][h]);
-    for (k = 0; k < E; k++) {
+    for (k = 0; k < M; k++) for (h = 0; h < H; h++) peak[ed.dst[k]][h] = Math.max(peak[ed.dst[k]][h], e[k][h]);
+    for (k = 0; k < M; k++) {
       alpha[k] = [];
-      for (h = 0; h < H; h++) { var w = Math.exp(e[k][h] - peak[P.dst[k]][h]); alpha[k].push(w); total[P.dst[k]][h] += w; }
+      for (h = 0; h < H; h++) { var w = Math.exp(e[k][h] - peak[ed.dst[k]][h]); alpha[k].push(w); total[ed.dst[k]][h] += w; }
     }
-    for (k = 0; k < E; k++) for (h = 0; h < H; h++) alpha[k][h] /= total[P.dst[k]][h];
+    for (k = 0; k < M; k++) for (h = 0; h < H; h++) alpha[k][h] /= total[ed.dst[k]][h];
     return alpha;
   }
   function pickHead(alpha, head) {  // gnnbook.attention_model.pick_head: "mean" averages the heads
@@ -116,12 +137,13 @@
     }
     return S.label_at.map(function (t) { return bezier(u, v, t); });
   }
-  // gnnbook.attention_model.place_labels: the first spot whose box meets no node and no earlier label.
+  // gnnbook.attention_model.place_labels: the first spot whose box meets no node and no earlier label
+  // (and, here, stays inside the picture: an SVG clips what leaves its viewBox).
   function placeLabels(items, font) {
     var placed = [];
     function box(p, text) { var hw = 0.31 * font * text.length + 0.45 * font, hh = 0.85 * font; return [p[0] - hw, p[1] - hh, p[0] + hw, p[1] + hh]; }
     function hits(b) {
-      var n = 0;
+      var n = b[0] < 0 || b[1] < 0 || b[2] > W || b[3] > HT ? 1 : 0;
       placed.forEach(function (o) { if (b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]) n++; });
       XY.forEach(function (p) {
         var qx = Math.min(Math.max(p[0], b[0]), b[2]), qy = Math.min(Math.max(p[1], b[1]), b[3]);
@@ -149,11 +171,15 @@
   function fmt(x, d) { return (Math.round(x * Math.pow(10, d)) / Math.pow(10, d)).toFixed(d); }
   function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;"); }
   function width(a, vmax) { var w = S.width_range; return w[0] + (w[1] - w[0]) * Math.min(Math.max(vmax > 0 ? a / vmax : 0, 0), 1); }
-  function edgeShape(k, a, vmax, faded) {
-    var u = P.src[k], v = P.dst[k], lw = faded ? S.faded_width : width(a, vmax);
+  // one edge u -> v: with its alpha a (data-eid k, a tooltip), or a = null: the graph's edge drawn
+  // faintly under full attention (no alpha of its own)
+  function edgeShape(u, v, k, a, vmax, faded) {
+    var lw = faded ? S.faded_width : width(a, vmax);
     var paint = faded ? ' class="ga-faded"' : ' stroke="' + colour(a, vmax) + '"', fill = faded ? ' class="ga-faded-fill"' : ' fill="' + colour(a, vmax) + '"';
-    var tip = esc(P.labels[u]) + " \u2192 " + esc(P.labels[v]) + ": \u03b1 = " + a.toFixed(6);
-    var head = '<g class="ga-edge" data-eid="' + k + '" data-src="' + u + '" data-dst="' + v + '" data-alpha="' + String(a) + '"><title>' + tip + "</title>";
+    var head = a === null
+      ? '<g class="ga-under" opacity="' + S.underlay_opacity + '">'
+      : '<g class="ga-edge" data-eid="' + k + '" data-src="' + u + '" data-dst="' + v + '" data-alpha="' + String(a) + '"><title>' +
+        esc(P.labels[u]) + " \u2192 " + esc(P.labels[v]) + ": \u03b1 = " + a.toFixed(6) + "</title>";
     if (u === v) {
       var o = outward(u), lx = XY[u][0] + o[0] * (R + LOOP * 0.6), ly = XY[u][1] + o[1] * (R + LOOP * 0.6);
       return head + '<circle cx="' + lx.toFixed(2) + '" cy="' + ly.toFixed(2) + '" r="' + LOOP + '" fill="none"' + paint + ' stroke-width="' + lw.toFixed(2) + '"/></g>';
@@ -185,15 +211,17 @@
     return {
       node: parseInt(ctl.node.value, 10), head: head === "mean" ? "mean" : parseInt(head, 10), kind: ctl.kind.value,
       slope: parseFloat(ctl.slope.value), scale: parseFloat(ctl.scale.value),
-      perturb_node: p === "" ? null : parseInt(p, 10), perturb: parseFloat(ctl.perturb.value)
+      perturb_node: p === "" ? null : parseInt(p, 10), perturb: parseFloat(ctl.perturb.value),
+      full: ctl.full.checked, pe: ctl.pe.value
     };
   }
+  // gnnbook.attention_model.sources_of: the in-neighbours, or every node under full attention
   function neighbourOptions(node, keep) {
-    var seen = {}, opts = "";
-    for (var k = 0; k < E; k++) {
-      if (P.dst[k] !== node || seen[P.src[k]]) continue;
-      seen[P.src[k]] = true;
-      var j = P.src[k];
+    var seen = {}, opts = "", ed = ctl.full.checked ? fullEdges(node) : GRAPH;
+    for (var k = 0; k < ed.src.length; k++) {
+      if (ed.dst[k] !== node || seen[ed.src[k]]) continue;
+      seen[ed.src[k]] = true;
+      var j = ed.src[k];
       opts += '<option value="' + j + '"' + (j === keep ? " selected" : "") + ">" + esc(P.labels[j]) + (j === node ? " (itself)" : "") + "</option>";
     }
     ctl.perturb_node.innerHTML = opts || '<option value="">none</option>';
@@ -201,21 +229,25 @@
   }
   function render() {
     var st = readState(), focusKey = document.activeElement && holder.contains(document.activeElement) ? document.activeElement.getAttribute("data-node") : null;
-    var alpha = pickHead(attention(st), st.head);
+    // full attention: only the N edges into the focused node are computed (a softmax per
+    // destination: the same numbers as over all N^2 pairs) and drawn over the graph's own edges
+    var ed = st.full ? fullEdges(st.node) : GRAPH, M = ed.src.length, base = st.full ? st.node * N : 0;
+    var alpha = pickHead(attention(st, ed), st.head);
     var vmax = 0;
     alpha.forEach(function (a) { vmax = Math.max(vmax, a); });
     if (P.vmax !== null && P.vmax !== undefined) vmax = P.vmax;
     if (!(vmax > 0)) vmax = 1;
     var order = [];
-    for (var k = 0; k < E; k++) order.push(k);
-    order.sort(function (p, q) { var fp = P.dst[p] === st.node, fq = P.dst[q] === st.node; return fp !== fq ? (fp ? 1 : -1) : alpha[p] - alpha[q]; });
+    for (var k = 0; k < M; k++) order.push(k);
+    order.sort(function (p, q) { var fp = ed.dst[p] === st.node, fq = ed.dst[q] === st.node; return fp !== fq ? (fp ? 1 : -1) : alpha[p] - alpha[q]; });
     var edges = "", items = [], inNbrs = {}, best = null;
+    if (st.full) for (var g = 0; g < E; g++) edges += edgeShape(P.src[g], P.dst[g], g, null, vmax, true);
     order.forEach(function (k) {
-      var focusEdge = P.dst[k] === st.node;
-      edges += edgeShape(k, alpha[k], vmax, !focusEdge);
+      var focusEdge = ed.dst[k] === st.node;
+      edges += edgeShape(ed.src[k], ed.dst[k], base + k, alpha[k], vmax, !focusEdge);
       if (focusEdge) {
-        items.push({ k: k, a: alpha[k], text: fmt(alpha[k], 2), spots: labelSpots(P.src[k], P.dst[k]) });
-        inNbrs[P.src[k]] = true;
+        items.push({ k: base + k, a: alpha[k], text: fmt(alpha[k], 2), spots: labelSpots(ed.src[k], ed.dst[k]) });
+        inNbrs[ed.src[k]] = true;
         if (best === null || alpha[k] > alpha[best]) best = k;
       }
     });
@@ -234,10 +266,12 @@
         (N <= S.label_nodes_max ? '<text x="' + XY[v][0].toFixed(2) + '" y="' + XY[v][1].toFixed(2) + '" style="font-size:' + SIZE.svg_font + 'px">' + esc(P.labels[v]) + "</text>" : "") + "</g>";
     }
     var deg = 0, ent = 0;
-    for (var kk = 0; kk < E; kk++) if (P.dst[kk] === st.node) { deg += 1; if (alpha[kk] > 0) ent -= alpha[kk] * Math.log(alpha[kk]); }
-    var label = P.kind_info[st.kind].label + " attention into node " + P.labels[st.node] + (H > 1 ? (st.head === "mean" ? ", mean of " + H + " heads" : ", head " + st.head) : "");
-    var desc = "A graph of " + N + " nodes and " + E + " edges; edge width and colour show attention \u03b1. Node " + P.labels[st.node] + " has " + deg +
-      " incoming edge" + (deg === 1 ? "" : "s") + (best === null ? "." : "; the largest \u03b1 is " + fmt(alpha[best], 2) + " from node " + P.labels[P.src[best]] + ".") +
+    for (var kk = 0; kk < M; kk++) if (ed.dst[kk] === st.node) { deg += 1; if (alpha[kk] > 0) ent -= alpha[kk] * Math.log(alpha[kk]); }
+    var label = (st.full ? "Full " : "") + P.kind_info[st.kind].label + " attention into node " + P.labels[st.node] + (H > 1 ? (st.head === "mean" ? ", mean of " + H + " heads" : ", head " + st.head) : "") +
+      (st.pe !== "none" ? ", " + ctl.pe.options[ctl.pe.selectedIndex].text + " encoding" : "");
+    var desc = "A graph of " + N + " nodes and " + E + " edges; " + (st.full ? "under full attention every node attends to every node: the graph's edges are drawn faintly, the " + N +
+      " attention edges into the chosen node on top, their" : "edge") + " width and colour show attention \u03b1. Node " + P.labels[st.node] + " has " + deg +
+      (st.full ? " sources" : " incoming edge" + (deg === 1 ? "" : "s")) + (best === null ? "." : "; the largest \u03b1 is " + fmt(alpha[best], 2) + " from node " + P.labels[ed.src[best]] + ".") +
       " Nodes are buttons: Tab to one, Enter or Space to focus it.";
     holder.innerHTML = '<svg viewBox="0 0 ' + W + " " + HT + '" role="group" aria-labelledby="' + root.id + '-svgtitle" aria-describedby="' + root.id + '-svgdesc"><title id="' + root.id + '-svgtitle">' + esc(label) +
       '</title><desc id="' + root.id + '-svgdesc">' + esc(desc) + '</desc><g class="ga-edges">' + edges + "</g>" + nodes + text + colourBar(vmax) + "</svg>";
@@ -247,7 +281,7 @@
       g.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); choose(); } });
     });
     if (focusKey !== null) { var again = holder.querySelector('[data-node="' + focusKey + '"]'); if (again) again.focus(); }
-    info.textContent = "node " + P.labels[st.node] + ": " + deg + " incoming edge" + (deg === 1 ? "" : "s") + "; entropy of its attention " +
+    info.textContent = "node " + P.labels[st.node] + ": " + deg + (st.full ? " sources (full attention)" : " incoming edge" + (deg === 1 ? "" : "s")) + "; entropy of its attention " +
       fmt(ent, 3) + " nats (uniform attention: log " + deg + " = " + fmt(Math.log(Math.max(deg, 1)), 3) + ")";
     ["slope", "scale", "perturb"].forEach(function (name) { var o = root.querySelector('[data-show="' + name + '"]'); if (o) o.textContent = fmt(parseFloat(ctl[name].value), 2); });
     ctl.slope.disabled = P.kind_info[st.kind].controls.indexOf("slope") < 0;  // no LeakyReLU in this kind
@@ -261,13 +295,17 @@
   ctl.slope.value = String(init.slope);
   ctl.scale.value = String(init.scale);
   ctl.perturb.value = String(init.perturb);
+  ctl.full.checked = init.full;
+  ctl.pe.value = init.pe;
   neighbourOptions(init.node, init.perturb_node);
   ctl.node.addEventListener("change", onNode);
-  ["head", "kind", "perturb_node"].forEach(function (n) { ctl[n].addEventListener("change", render); });
+  ctl.full.addEventListener("change", onNode);  // the perturbation's choices change with it
+  ["head", "kind", "perturb_node", "pe"].forEach(function (n) { ctl[n].addEventListener("change", render); });
   ["slope", "scale", "perturb"].forEach(function (n) { ctl[n].addEventListener("input", render); ctl[n].addEventListener("change", render); });
   var fallback = root.querySelector(".ga-nojs");
   if (fallback) fallback.parentNode.removeChild(fallback);
-  // test hook: the browser test compares this with gnnbook's Python for every kind
+  // test hook: the browser test compares this with gnnbook's Python for every kind (all N^2 pairs
+  // under full attention, in gnnbook.attention_model.full_graph's order)
   root.gnnbookAttention = function (st) { return attention(st); };
   render();
 })();
