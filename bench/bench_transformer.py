@@ -5,16 +5,21 @@
 
 The conventions of ``bench_layers.py``: the same graph (E = 10 N random edges plus one self-loop per
 node), the same weights and float32 inputs for every library, ``torch.set_num_threads(2)``, forward
-under ``torch.no_grad()``, ``fwd+bwd`` = forward + ``out.sum().backward()``, median of ``--repeat``
-runs after two warm-ups, peak memory of three training steps in a fresh child process. Prints a
-table (and JSON); it does not write ``results.md``.
+under ``torch.no_grad()``, ``fwd+bwd`` = forward + ``out.sum().backward()``, two warm-ups, peak
+memory of three training steps in a fresh child process. The timed runs alternate between gnnbook
+and the other library (which one goes first alternates too), ``--repeat`` runs each: on a shared
+machine both then see the same load, and the ratio of their medians holds up better than either
+time. Prints a table (and JSON); it does not write ``results.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -67,10 +72,26 @@ def make_calls(n: int, kind: str):
     return {lib: common.training_step(call) for lib, call in calls.items()}
 
 
+def interleaved_ms(runs: dict, repeat: int) -> dict:
+    """``{name: median ms}`` of ``repeat`` calls of each ``run()`` in ``runs`` (two warm-ups each),
+    taken in turns: round ``r`` calls them in order, or in reverse order when ``r`` is odd."""
+    for run in runs.values():
+        run()
+        run()
+    times = {name: [] for name in runs}
+    for r in range(repeat):
+        for name in list(runs)[:: -1 if r % 2 else 1]:
+            start = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 10k instead of 100k")
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=9, help="timed runs per library")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=KINDS, help="rows to measure")
     parser.add_argument(
         "--no-memory", action="store_true", help="skip the peak-memory child processes"
     )
@@ -82,7 +103,7 @@ def main():
         "(gnnbook/other)"
     )
     rows = []
-    for kind in KINDS:
+    for kind in args.kinds:
         runs = make_calls(n, kind)
         ours, (other, theirs) = runs.pop("gnnbook"), next(iter(runs.items()))
         ref = theirs(False)  # same weights, same numbers: a sanity check before timing
@@ -90,10 +111,13 @@ def main():
         assert err < 1e-4, f"gnnbook's {kind} differs from {other}'s by {err}"
         for mode in ("forward", "fwd+bwd"):
             train = mode == "fwd+bwd"
-            ms = {
-                lib: common.median_ms(lambda r=run, train=train: r(train), args.repeat)
-                for lib, run in (("gnnbook", ours), (other, theirs))
-            }
+            ms = interleaved_ms(
+                {
+                    lib: lambda r=run, train=train: r(train)
+                    for lib, run in (("gnnbook", ours), (other, theirs))
+                },
+                args.repeat,
+            )
             mem = (
                 {}
                 if not train or args.no_memory
@@ -101,13 +125,22 @@ def main():
                     lib: common.peak_rss_mb(n, kind, lib, bench="bench_transformer") for lib in ms
                 }
             )
+            load = os.getloadavg()[0]
             rows.append(
-                {"N": n, "what": kind, "mode": mode, "other": other, "ms": ms, "peak_mb": mem}
+                {
+                    "N": n,
+                    "what": kind,
+                    "mode": mode,
+                    "other": other,
+                    "ms": ms,
+                    "peak_mb": mem,
+                    "load": load,
+                }
             )
             peaks = "/".join(f"{mem[lib]:.0f}" for lib in ms) if mem else ""
             print(
                 f"{n:>7} {kind:<21} {mode:<8} {ms['gnnbook']:9.1f} {ms[other]:9.1f} "
-                f"{ms['gnnbook'] / ms[other]:6.2f}  {peaks}  ({other})",
+                f"{ms['gnnbook'] / ms[other]:6.2f}  {peaks}  ({other}; load {load:.1f})",
                 flush=True,
             )
     info = common.machine()

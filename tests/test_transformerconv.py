@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from gnnbook import Graph, compat, reference, reference_transformer
 from gnnbook import nn as gnn
+from test_ops_fast import path  # noqa: F401  (the fixture running each code path of the ops)
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 D = torch.float64
@@ -85,6 +86,7 @@ CONFIGS = [
 )
 @pytest.mark.parametrize("bipartite", [False, True])
 @pytest.mark.parametrize("edge_feats", [None, 2])
+@pytest.mark.usefixtures("path")
 def test_matches_dense_reference(config, bipartite, edge_feats):
     g = sample(bipartite, duplicates=edge_feats is None)
     widths = (4, 6) if bipartite else (4, 4)

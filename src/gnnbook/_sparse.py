@@ -207,14 +207,21 @@ def _spmm(graph: Graph, by_source: bool, alpha, x: torch.Tensor) -> torch.Tensor
     extra memory is one head's worth.
     """
     n_cols, heads, feats = x.shape
-    blocks = _blocks(graph, by_source, _column_blocks(x[:, 0]))
-    # Each block's values for all heads, in its run order: one gather of whole rows.
-    picked = [None if alpha is None else alpha.index_select(0, block.eids) for block in blocks]
+    # Blocks let the cache keep rows of x that several entries read; with no more entries than
+    # columns (edge features summed into nodes) each row is read about once, and blocks only cost.
+    count = _column_blocks(x[:, 0]) if graph.num_edges > n_cols else 1
+    blocks = _blocks(graph, by_source, count)
+    # Each block's values for all heads, in its run order: one gather of whole rows, turned into
+    # one contiguous row per head (one pass, where a copy per head would read it all H times).
+    picked = [
+        None if alpha is None else alpha.index_select(0, block.eids).t().contiguous()
+        for block in blocks
+    ]
     out = x.new_empty(blocks[0].indptr.numel() - 1, heads, feats)
     for k in range(heads):
         xk, yk = x[:, k].contiguous(), out[:, k]  # (n_cols, F), (n_rows, F)
         for i, (block, rows) in enumerate(zip(blocks, picked)):
-            values = xk.new_ones(block.eids.numel()) if rows is None else rows[:, k].contiguous()
+            values = xk.new_ones(block.eids.numel()) if rows is None else rows[k]
             product = (_csr_matrix(block, values), xk[block.start : block.stop])
             if (
                 i == 0
@@ -234,14 +241,16 @@ def _sddmm(graph: Graph, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     in run order, are put back in edge order.
     """
     (block,) = _blocks(graph, False, 1)
-    where = _csr_matrix(block, g.new_zeros(block.eids.numel()))
-    runs = g.new_empty(block.eids.numel(), g.shape[1])  # (E, H) in run order
+    runs = g.new_zeros(g.shape[1], block.eids.numel())  # (H, E) in run order
     for k in range(g.shape[1]):
-        dots = torch.sparse.sampled_addmm(
-            where, g[:, k].contiguous(), x[:, k].contiguous().t(), beta=0.0
+        # The CSR's values are runs[k] and it is its own output: the products are written straight
+        # into runs[k]. (A new output would first copy the structure and values into it, which
+        # costs twice as long as the products.)
+        where = _csr_matrix(block, runs[k])
+        torch.sparse.sampled_addmm(
+            where, g[:, k].contiguous(), x[:, k].contiguous().t(), beta=0.0, out=where
         )
-        runs[:, k] = dots.values()
-        del dots  # before the next head's are made
+    runs = runs.t().contiguous()  # (E, H): index_copy_ is fast only with whole rows to move
     return runs.new_empty(runs.shape).index_copy_(0, block.eids, runs)  # back in edge order
 
 

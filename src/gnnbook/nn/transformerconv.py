@@ -126,9 +126,9 @@ class TransformerConv(nn.Module):
             if lin is not None:
                 lin.reset_parameters()
 
-    def _edge_term(self, g: Graph, edge_feat, like: torch.Tensor):
-        """:math:`\\varepsilon_{ij} = W_e x_{ij}`, ``(E, H, F)``, or ``None``
-        without edge features."""
+    def _edge_weight(self, g: Graph, edge_feat, like: torch.Tensor):
+        """:math:`W_e` as ``(H, F, edge_feats)``, one matrix per head, after checking ``edge_feat``;
+        ``None`` without edge features."""
         if self.lin_edge is None:
             if edge_feat is not None:
                 raise ValueError(
@@ -149,7 +149,7 @@ class TransformerConv(nn.Module):
             f"{shape}, one row of edge_feats={self._edge_feats} features per edge",
             like,
         )
-        return self.lin_edge(edge_feat).view(g.num_edges, self._num_heads, self._out_feats)
+        return self.lin_edge.weight.view(self._num_heads, self._out_feats, self._edge_feats)
 
     def forward(self, graph, feat, edge_feat=None, get_attention=False):
         """``feat``: (N, in_feats), or ``(feat_src, feat_dst)`` for a bipartite graph;
@@ -161,18 +161,28 @@ class TransformerConv(nn.Module):
         )
         _checks.in_degrees_positive(g, self._allow_zero_in_degree)
         heads = (self._num_heads, self._out_feats)
-        q = self.lin_query(h_dst).view(-1, *heads)  # q_i, (N_dst, H, F)
+        w_e = self._edge_weight(g, edge_feat, h_src)  # W_e, (H, F, edge_feats) or None
+        # q_i / sqrt(F): the scale goes into W_q and b_q, cheaper than dividing every edge's score
+        scale = 1 / math.sqrt(self._out_feats)
+        bias = None if self.lin_query.bias is None else self.lin_query.bias * scale
+        q = nn.functional.linear(h_dst, self.lin_query.weight * scale, bias).view(-1, *heads)
         k = self.lin_key(h_src).view(-1, *heads)  # k_j, (N_src, H, F)
         v = self.lin_value(h_src).view(-1, *heads)  # v_j
-        eps = self._edge_term(g, edge_feat, h_src)  # eps_ij, (E, H, F) or None
-        e = ops.u_dot_v(g, k, q)  # q_i . k_j, (E, H, 1)
-        if eps is not None:  # + q_i . eps_ij
-            e = e + (q.index_select(0, g.dst) * eps).sum(-1, keepdim=True)
-        alpha = ops.edge_softmax(g, e / math.sqrt(self._out_feats))  # alpha_ij
+        e = ops.u_dot_v(g, k, q)  # q_i . k_j / sqrt(F), (E, H, 1)
+        if w_e is not None:
+            # + q_i . (W_e x_ij) = (W_e^T q_i) . x_ij: a dot product of width edge_feats per edge
+            # and head, without the (E, H, F) tensor eps_ij = W_e x_ij. The edge terms run on the
+            # edges in destination order (_edges_by_destination): x_ij is then read front to back.
+            edges, order, inverse = _edges_by_destination(g)
+            x = _permuted(edge_feat, inverse).unsqueeze(1).expand(-1, self._num_heads, -1)
+            s = ops.u_dot_v(edges, x, torch.einsum("nhf,hfd->nhd", q, w_e))
+            e = e + _permuted(s, order)  # back in edge order
+        alpha = ops.edge_softmax(g, e)  # alpha_ij
         weights = self.attn_drop(alpha)
         rst = ops.u_mul_e_sum(g, v, weights)  # sum_j alpha_ij v_j
-        if eps is not None:  # + sum_j alpha_ij eps_ij
-            rst = rst + ops.u_mul_e_sum(_edges_as_sources(g), eps, weights)
+        if w_e is not None:  # + sum_j alpha_ij W_e x_ij = W_e (sum_j alpha_ij x_ij)
+            z = ops.u_mul_e_sum(edges, x, _permuted(weights, inverse))  # (N_dst, H, edge_feats)
+            rst = rst + torch.einsum("nhd,hfd->nhf", z, w_e)
         if not self.concat:
             rst = rst.mean(1, keepdim=True)  # m_i: the heads' average
         if self.lin_skip is not None:
@@ -188,15 +198,31 @@ class TransformerConv(nn.Module):
         return (rst, alpha) if get_attention else rst
 
 
-def _edges_as_sources(g: Graph) -> Graph:
-    """Edge ``k`` as a graph whose source ``k`` has that one edge into ``dst[k]``: ``u_mul_e_sum``
-    over it sums per-edge values into each destination (cached on ``g``)."""
-    return g.cached(
-        "edges_as_sources",
-        lambda: Graph(
+def _edges_by_destination(g: Graph) -> tuple[Graph, torch.Tensor, torch.Tensor]:
+    """``(edges, order, inverse)``: ``order`` lists the edge ids of ``g`` grouped by destination
+    (as ``g.csr()``), ``inverse`` is its inverse, and ``edges`` is a graph whose source ``k`` is
+    edge ``order[k]``, with one edge into that edge's destination. ``u_dot_v`` and ``u_mul_e_sum``
+    over it, on per-edge values put in that order, take per-edge dot products with the destinations
+    and sums into them, reading the values front to back (in edge order they would be read at
+    random, once per head). Cached on ``g``."""
+
+    def build():
+        csr = g.csr(copy=False)
+        edges = Graph(
             torch.arange(g.num_edges, device=g.device),
-            g.dst,
+            torch.repeat_interleave(
+                torch.arange(g.num_dst_nodes, device=g.device), csr.indptr.diff()
+            ),
             num_src_nodes=g.num_edges,
             num_dst_nodes=g.num_dst_nodes,
-        ),
-    )
+        )
+        return edges, csr.eids, _permuted(edges.src, csr.eids)  # src: 0, 1, ..., E - 1
+
+    return g.cached("edges_by_destination", build)
+
+
+def _permuted(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Row ``index[k]`` of the result is row ``k`` of ``values`` (``index`` a permutation).
+    Written as ``index_copy_``, whose backward is a gather (``index_select``'s is a slow
+    scatter)."""
+    return torch.empty_like(values).index_copy_(0, index, values)
