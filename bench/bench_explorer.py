@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -31,10 +30,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+from results_md import write_section  # noqa: E402
+
 import lab_session  # noqa: E402 (lives in tests/, which the line above puts on sys.path)
 
-SECTION_START = "<!-- bench_explorer.py: start -->"
-SECTION_END = "<!-- bench_explorer.py: end -->"
 WATCH_JS = """img => { window.__redraws = [];
                        new MutationObserver(() => window.__redraws.push(performance.now()))
                        .observe(img, {attributes: true, attributeFilter: ['src']}); }"""
@@ -124,7 +123,6 @@ def markdown(r: dict) -> str:
     load = ", ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
     return "\n".join(
         [
-            SECTION_START,
             "## The attention explorer in JupyterLab (`bench/bench_explorer.py`)",
             "",
             (
@@ -148,22 +146,8 @@ def markdown(r: dict) -> str:
             f"| first draw (kernel) | {r['first_draw']:.0f} ms |",
             f"| 12-step mouse drag (0.36 s): redraws seen / kernel updates | {r['drag_redraws']} / "
             f"{r['drag_updates']} |",
-            "",
-            SECTION_END,
         ]
     )
-
-
-def write_section(text: str, out: Path) -> None:
-    """Replace this benchmark's section of results.md (or append it), leaving the rest as it is."""
-    old = out.read_text() if out.exists() else ""
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END), re.DOTALL)
-    new = (
-        pattern.sub(lambda m: text, old)
-        if pattern.search(old)
-        else old.rstrip("\n") + "\n\n" + text + "\n"
-    )
-    out.write_text(new)
 
 
 if __name__ == "__main__":
@@ -176,4 +160,4 @@ if __name__ == "__main__":
     text = markdown(result)
     print(text)
     if not args.no_write:
-        write_section(text, Path(args.out))
+        write_section("bench_explorer.py", text, Path(args.out))

@@ -30,6 +30,8 @@ warnings.filterwarnings("ignore")  # DGL and PyG warn about their own deprecatio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from results_md import write_section  # noqa: E402
+
 import gnnbook.nn as gnn  # noqa: E402
 from gnnbook import Graph, ops  # noqa: E402
 
@@ -253,7 +255,7 @@ def main():
         f"PyG {info['pyg']}, load average {info['load'][0]:.1f}"
     )
     if not args.quick:
-        Path(args.out).write_text(markdown(rows, info))
+        write_section("bench_layers.py", markdown(rows, info), Path(args.out))
         print(f"wrote {args.out}")
     print(json.dumps(rows))
 
@@ -274,9 +276,9 @@ def format_row(r) -> str:
 
 def markdown(rows, info) -> str:
     lines = [
-        "# Benchmark results",
+        "## GCN, GraphSAGE, GAT and the ops (`bench/bench_layers.py`)",
         "",
-        f"Written by `bench/bench_layers.py` on {info['date']}.",
+        f"Written on {info['date']}.",
         "",
         f"- CPU: {info['cpu']} ({info['cores']} cores visible), "
         f"`torch.set_num_threads({info['threads']})`",
