@@ -176,9 +176,13 @@ class AttentionKind:
     controls: tuple[str, ...]
     equation: str
     build: Callable
-    projections: Callable = lambda layer: (
-        (layer.fc, layer.fc) if hasattr(layer, "fc") else (layer.fc_src, layer.fc_dst)
-    )
+    projections: Callable | None = None  # None: ``fc`` for both ends, or ``fc_src``, ``fc_dst``
+
+    def projections_of(self, layer) -> tuple:
+        """The layer's ``(source, destination)`` projections."""
+        if self.projections is not None:
+            return self.projections(layer)
+        return (layer.fc, layer.fc) if hasattr(layer, "fc") else (layer.fc_src, layer.fc_dst)
 
     def page(self) -> dict:
         """What the browser needs to know about the kind beyond its weights."""
@@ -252,7 +256,7 @@ def kind_of(key: str) -> AttentionKind:
 
 def _linears(layer):
     """``(source projection, destination projection or None when shared)`` of a layer."""
-    src, dst = KINDS[layer_kind(layer)].projections(layer)
+    src, dst = KINDS[layer_kind(layer)].projections_of(layer)
     return src, (None if dst is src else dst)
 
 
