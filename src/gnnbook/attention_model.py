@@ -65,6 +65,7 @@ __all__ = [
     "controlled_layer",
     "default_features",
     "derive_layers",
+    "encoding_width",
     "full_graph",
     "heads_and_feats",
     "in_feats_of",
@@ -78,6 +79,7 @@ __all__ = [
     "pick_head",
     "place_labels",
     "positional_encodings",
+    "require_full_size",
     "size_class",
     "slope_of",
     "sources_of",
@@ -364,6 +366,21 @@ def full_graph(num_nodes: int) -> Graph:
     return Graph(ids.repeat(int(num_nodes)), ids.repeat_interleave(int(num_nodes)), int(num_nodes))
 
 
+def require_full_size(graph: Graph) -> None:
+    """A ValueError naming ``full`` when ``graph`` has more nodes than the figures attend over in
+    full (``STYLE["max_full_nodes"]``): :math:`N^2` scores on every move."""
+    if graph.num_nodes > STYLE["max_full_nodes"]:
+        raise ValueError(
+            f"full: full attention on {graph.num_nodes} nodes is {graph.num_nodes}^2 scores; "
+            f"the figures take at most {STYLE['max_full_nodes']} nodes"
+        )
+
+
+def encoding_width(encodings) -> int:
+    """The width :math:`k` shared by the encodings of :func:`positional_encodings`."""
+    return next(iter(encodings.values())).shape[1]
+
+
 def sources_of(graph, node: int, full: bool = False) -> list:
     """The nodes that ``node`` attends to: its in-neighbours (:func:`in_neighbours`), or every node
     under full attention."""
@@ -407,7 +424,7 @@ def with_encoding(feat: torch.Tensor, encodings, pe: str) -> torch.Tensor:
         return feat
     if pe != "none" and pe not in encodings:
         raise ValueError(f"pe must be one of {['none', *encodings]}, got {pe!r}")
-    width = next(iter(encodings.values())).shape[1]
+    width = encoding_width(encodings)
     code = (
         torch.zeros(feat.shape[0], width, dtype=feat.dtype)
         if pe == "none"
@@ -488,11 +505,7 @@ def attention_for_controls(
         feat[int(controls.perturb_node)] += _finite("perturb", controls.perturb) * d
     feat = with_encoding(feat, encodings, controls.pe)
     if controls.full:
-        if graph.num_nodes > STYLE["max_full_nodes"]:
-            raise ValueError(
-                f"full: full attention on {graph.num_nodes} nodes is {graph.num_nodes}^2 scores; "
-                f"the figures take at most {STYLE['max_full_nodes']} nodes"
-            )
+        require_full_size(graph)
         graph = full_graph(graph.num_nodes)
     twin = controlled_layer(layer, controls)
     with torch.no_grad():

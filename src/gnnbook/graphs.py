@@ -8,7 +8,10 @@ import torch
 from .graph import Graph, node_count
 
 
-def _undirected(pairs, num_nodes: int) -> Graph:
+def undirected(pairs, num_nodes: int) -> Graph:
+    r"""A graph holding :math:`u \to v` and :math:`v \to u` for every undirected edge
+    :math:`\{u, v\}` in ``pairs``: first each pair as given, then each turned around. Chapter
+    "When attention helps and when it cannot" builds its hand-checked graphs with it."""
     src = [u for u, v in pairs] + [v for u, v in pairs]
     dst = [v for u, v in pairs] + [u for u, v in pairs]
     return Graph(
@@ -22,20 +25,20 @@ def toy_graph() -> Graph:
     Undirected edges 0-2, 0-3, 0-4, 0-5, 1-2, 1-5, 3-4 (each stored in both directions, so every
     node has at least one in-neighbour). Used from chapter "Graphs as tensors" onwards.
     """
-    return _undirected([(0, 2), (0, 3), (0, 4), (0, 5), (1, 2), (1, 5), (3, 4)], 6)
+    return undirected([(0, 2), (0, 3), (0, 4), (0, 5), (1, 2), (1, 5), (3, 4)], 6)
 
 
 def path_graph(num_nodes: int) -> Graph:
     """``0 - 1 - ... - (n-1)``, both directions (no edges for 0 or 1 node)."""
     num_nodes = node_count(num_nodes, "num_nodes")
-    return _undirected([(i, i + 1) for i in range(num_nodes - 1)], num_nodes)
+    return undirected([(i, i + 1) for i in range(num_nodes - 1)], num_nodes)
 
 
 def star_graph(num_leaves: int) -> Graph:
     """A hub, node 0, joined to leaves ``1..num_leaves``, both directions (just
     the hub for 0 leaves)."""
     num_leaves = node_count(num_leaves, "num_leaves")
-    return _undirected([(0, i) for i in range(1, num_leaves + 1)], num_leaves + 1)
+    return undirected([(0, i) for i in range(1, num_leaves + 1)], num_leaves + 1)
 
 
 def karate_club() -> Graph:

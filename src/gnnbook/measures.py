@@ -31,10 +31,14 @@ __all__ = [
 ]
 
 
-def _class_pairs(graph: Graph, labels, what: str, *, undirected: bool) -> torch.Tensor:
-    """The float64 matrix :math:`M` above, after checking ``graph`` and ``labels``."""
+def _require_graph(graph, what: str) -> None:
     if not isinstance(graph, Graph):
         raise TypeError(f"{what}: graph must be a gnnbook.Graph, got {type(graph).__name__}")
+
+
+def _class_pairs(graph: Graph, labels, what: str, *, undirected: bool) -> torch.Tensor:
+    """The float64 matrix :math:`M` above, after checking ``graph`` and ``labels``."""
+    _require_graph(graph, what)
     graph.require_homogeneous(what)
     labels = torch.as_tensor(labels)
     if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
@@ -192,10 +196,7 @@ def dirichlet_energy(graph: Graph, h: torch.Tensor) -> torch.Tensor:
     chapter "When attention helps and when it cannot", to follow the representations of deep GCN
     and GAT stacks layer by layer.
     """
-    if not isinstance(graph, Graph):
-        raise TypeError(
-            f"dirichlet_energy: graph must be a gnnbook.Graph, got {type(graph).__name__}"
-        )
+    _require_graph(graph, "dirichlet_energy")
     graph.require_homogeneous("dirichlet_energy")
     if not isinstance(h, torch.Tensor) or not h.is_floating_point():
         raise TypeError("dirichlet_energy: h must be a floating-point tensor")
@@ -207,5 +208,5 @@ def dirichlet_energy(graph: Graph, h: torch.Tensor) -> torch.Tensor:
     if graph.num_nodes == 0:
         raise ValueError("dirichlet_energy: the graph has no nodes, so the mean is undefined")
     rows = h.reshape(graph.num_nodes, -1)
-    src, dst = graph.src.to(h.device), graph.dst.to(h.device)
+    src, dst = (ids.to(h.device) for ids in graph.edges(copy=False))  # read only
     return (rows[dst] - rows[src]).square().sum() / graph.num_nodes

@@ -38,6 +38,7 @@ from .attention_model import (
     controlled_layer,
     default_features,
     derive_layers,
+    encoding_width,
     heads_and_feats,
     in_feats_of,
     kind_of,
@@ -48,6 +49,7 @@ from .attention_model import (
     perturbation_direction,
     pick_head,
     positional_encodings,
+    require_full_size,
     slope_of,
     sources_of,
 )
@@ -485,11 +487,8 @@ def _checked_view(graph: Graph, full, pe, pe_k):
         raise ValueError(
             f"full must be True, False or None (no full-attention control), got {full!r}"
         )
-    if full is not None and graph.num_nodes > STYLE["max_full_nodes"]:
-        raise ValueError(
-            f"full: full attention on {graph.num_nodes} nodes is {graph.num_nodes}^2 scores; an "
-            f"interactive figure takes at most {STYLE['max_full_nodes']}"
-        )
+    if full is not None:
+        require_full_size(graph)
     encodings = None if pe_k is None else positional_encodings(graph, pe_k)
     offered = ["none", *(encodings or {})]
     if pe not in offered:
@@ -563,7 +562,7 @@ def _page_params(
         "pe": None
         if view[3] is None
         else {
-            "k": next(iter(view[3].values())).shape[1],
+            "k": encoding_width(view[3]),
             "encodings": {name: m.tolist() for name, m in view[3].items()},
         },
         "kinds": {k: page_params_of(lay) for k, lay in layers.items()},

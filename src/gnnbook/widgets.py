@@ -29,6 +29,7 @@ from .attention_model import (
     attention_for_controls,
     default_features,
     derive_layers,
+    encoding_width,
     heads_and_feats,
     make_layers,
     perturbation_direction,
@@ -113,11 +114,10 @@ def shown_attention(graph, alpha, state: Controls):
         return graph, alpha
     graph, alpha = as_graph(graph), torch.as_tensor(alpha)
     n, node = graph.num_nodes, int(state.node)
-    under = graph.dst != node
+    src, dst = graph.edges(copy=False)  # read only: the new graph copies what it keeps
+    under = dst != node
     shown = Graph(
-        torch.cat([graph.src[under], torch.arange(n)]),
-        torch.cat([graph.dst[under], torch.full((n,), node)]),
-        n,
+        torch.cat([src[under], torch.arange(n)]), torch.cat([dst[under], torch.full((n,), node)]), n
     )
     faded = torch.zeros(int(under.sum()), dtype=alpha.dtype)
     return shown, torch.cat([faded, alpha[node * n : (node + 1) * n]])
@@ -228,7 +228,7 @@ def _make_controls(W, state0: Controls, graph, layers, num_heads: int, view) -> 
             layout=layout(),
         )
     if encodings:
-        k = next(iter(encodings.values())).shape[1]
+        k = encoding_width(encodings)
         controls["pe"] = W.Dropdown(
             options=[("none", "none")] + [(f"{PE_NAMES[n]} (k = {k})", n) for n in encodings],
             value=state0.pe,
